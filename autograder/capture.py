@@ -1,0 +1,437 @@
+"""Capture a candidate `torch.nn.Module` into a plain `Network` description.
+
+This module runs where the student's code runs (their notebook kernel, or the sandboxed
+child process of the grader).  It traces `forward` with torch.fx, replays the graph on a
+concrete batch, and translates each op into the small vocabulary of `description.py`.
+Anything outside that vocabulary is refused with a `CaptureError` that names the operation
+and the line it came from.  The grader never trusts the result: it validates it and checks
+that it reproduces the candidate's own outputs.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.fx as fx
+from torch import nn
+
+from .description import Network, Op
+
+MAX_UNITS = 1_000_000
+
+
+class CaptureError(Exception):
+    """The candidate cannot be captured: it uses an operation outside the riddle's rules."""
+
+
+@dataclass
+class Dep:
+    """An input-dependent tensor: op index in the description plus its concrete value."""
+
+    idx: int
+    value: torch.Tensor
+
+
+@dataclass
+class DepSeq:
+    """A tuple of input-dependent tensors (from unbind, split, chunk)."""
+
+    items: list[Dep]
+
+
+ADD = {"add", "__add__", "__radd__", "add_", "iadd", "__iadd__"}
+SUB = {"sub", "subtract", "__sub__", "__rsub__", "rsub", "sub_", "isub", "__isub__"}
+MUL = {"mul", "multiply", "__mul__", "__rmul__", "mul_", "imul", "__imul__"}
+DIV = {"truediv", "div", "divide", "true_divide", "__truediv__", "div_", "itruediv"}
+NEG = {"neg", "negative", "__neg__"}
+RELU = {"relu", "relu_"}
+SIGMOID = {"sigmoid", "sigmoid_"}
+CLAMP = {"clamp", "clip", "clamp_min", "clamp_", "clamp_min_", "clip_"}
+ALIAS = {"pos", "contiguous", "clone", "detach", "float", "double", "to", "type_as",
+         "requires_grad_", "identity"}
+REARRANGE = {"getitem", "reshape", "view", "flatten", "squeeze", "unsqueeze", "permute",
+             "transpose", "t", "expand", "expand_as", "repeat", "narrow", "select", "cat",
+             "concat", "concatenate", "stack", "hstack", "unbind", "split", "chunk", "movedim",
+             "moveaxis", "swapaxes", "swapdims", "flip", "roll", "view_as", "reshape_as",
+             "unflatten", "tile", "index_select", "squeeze_", "unsqueeze_"}
+SHAPE_QUERIES = {"size", "dim", "numel", "__len__", "len", "ndimension", "nelement"}
+REFUSED = {
+    "mod": "the remainder operator %", "__mod__": "the remainder operator %",
+    "remainder": "torch.remainder", "fmod": "torch.fmod",
+    "abs": "abs", "absolute": "abs", "__abs__": "abs", "sign": "sign",
+    "round": "rounding", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
+    "floordiv": "floor division //", "floor_divide": "floor division //",
+    "min": "min", "max": "max", "minimum": "minimum", "maximum": "maximum", "amin": "min",
+    "amax": "max", "where": "where", "fmin": "min", "fmax": "max", "heaviside": "heaviside",
+    "numpy": "numpy (.numpy())", "item": ".item()", "tolist": ".tolist()",
+}
+COMPARISONS = {"lt", "gt", "le", "ge", "eq", "ne", "less", "greater", "less_equal",
+               "greater_equal", "equal", "not_equal", "__lt__", "__gt__", "__le__", "__ge__",
+               "__eq__", "__ne__"}
+ALLOWED_TEXT = ("only nn.Linear, the riddle's activation and affine glue (+, -, * or / by "
+                "constants, slicing, concatenation, reshapes) are allowed")
+
+
+def module_dtype(module: nn.Module) -> torch.dtype:
+    for t in list(module.parameters()) + list(module.buffers()):
+        if t.is_floating_point():
+            return t.dtype
+    return torch.float32
+
+
+def _where(node: fx.Node) -> str:
+    """The student's line an fx node came from, skipping torch's and our own frames."""
+    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', node.stack_trace or "")
+    here = os.path.dirname(os.path.abspath(__file__))
+    torch_dir = os.path.dirname(os.path.abspath(torch.__file__))
+    for fname, line, func in reversed(frames):
+        if not fname.startswith((here, torch_dir)):
+            place = fname if fname.startswith("<") else os.path.basename(fname)
+            return f"line {line} in {func} ({place})"
+    return ""
+
+
+def _name(node: fx.Node) -> str:
+    if node.op == "call_method":
+        return str(node.target)
+    name = getattr(node.target, "__name__", str(node.target))
+    return name
+
+
+def _walk(obj: Any, fn: Any) -> Any:
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_walk(o, fn) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _walk(v, fn) for k, v in obj.items()}
+    return fn(obj)
+
+
+def _deps_in(obj: Any) -> list[Dep]:
+    found: list[Dep] = []
+    _walk(obj, lambda o: found.append(o) if isinstance(o, Dep) else o)
+    for o in _flatten(obj):
+        if isinstance(o, DepSeq):
+            found.extend(o.items)
+    return found
+
+
+def _flatten(obj: Any) -> list[Any]:
+    if isinstance(obj, (list, tuple)):
+        return [x for o in obj for x in _flatten(o)]
+    if isinstance(obj, dict):
+        return [x for o in obj.values() for x in _flatten(o)]
+    return [obj]
+
+
+class _Builder:
+    def __init__(self, module: nn.Module, x: torch.Tensor) -> None:
+        self.module = module
+        self.x = x
+        self.batch = x.shape[0]
+        self.ops: list[Op] = []
+        self.where = ""
+
+    # ---- emitting ----------------------------------------------------------------------
+    def emit(self, op: Op, value: torch.Tensor) -> Dep:
+        if not op.where:
+            op.where = self.where
+        if op.op in ("relu", "sigmoid") and sum(o.size for o in self.ops if o.op in ("relu", "sigmoid")) + op.size > MAX_UNITS:
+            raise CaptureError(f"the network has more than {MAX_UNITS:,} units")
+        self.ops.append(op)
+        return Dep(len(self.ops) - 1, value)
+
+    def feat(self, d: Dep) -> tuple[int, ...]:
+        return tuple(d.value.shape[1:])
+
+    def const_array(self, c: Any, like: torch.Tensor, feat: tuple[int, ...]) -> np.ndarray:
+        """A constant operand as exact float64 values of the dtype torch computes in."""
+        t = torch.as_tensor(c).detach()
+        arr = t.to(like.dtype).to(torch.float64).cpu().numpy() if t.is_floating_point() or like.is_floating_point() else t.numpy()
+        arr = np.asarray(arr, dtype=np.float64)
+        if arr.ndim == len(feat) + 1:
+            if arr.shape[0] == 1 or np.all(arr == arr[:1]):
+                arr = arr[0]
+            else:
+                raise CaptureError("a constant differs between the examples of the batch")
+        if arr.ndim > len(feat):
+            raise CaptureError(f"a constant of shape {list(arr.shape)} would broadcast across the batch")
+        return arr
+
+    def broadcast(self, d: Dep, feat: tuple[int, ...]) -> Dep:
+        if self.feat(d) == feat:
+            return d
+        src = np.arange(int(np.prod(self.feat(d), dtype=np.int64))).reshape(self.feat(d))
+        index = np.broadcast_to(src, feat).copy()
+        return self.emit(Op("gather", [d.idx], feat, index=index), d.value.expand(self.batch, *feat))
+
+    def shift(self, d: Dep, c: np.ndarray, value: torch.Tensor) -> Dep:
+        d = self.broadcast(d, tuple(value.shape[1:]))
+        return self.emit(Op("shift", [d.idx], tuple(value.shape[1:]), const=c), value)
+
+    def scale(self, d: Dep, c: np.ndarray, value: torch.Tensor, divide: bool = False) -> Dep:
+        d = self.broadcast(d, tuple(value.shape[1:]))
+        return self.emit(Op("scale", [d.idx], tuple(value.shape[1:]), const=c, divide=divide), value)
+
+    # ---- the walk ------------------------------------------------------------------------
+    def run(self, graph: fx.Graph) -> Network:
+        env: dict[fx.Node, Any] = {}
+        out: Any = None
+        for node in graph.nodes:
+            self.where = _where(node)
+            if node.op == "placeholder":
+                if self.ops:
+                    raise CaptureError("forward must take exactly one input tensor")
+                env[node] = self.emit(Op("input", [], (self.x.shape[1],)), self.x)
+            elif node.op == "get_attr":
+                env[node] = _fetch(self.module, str(node.target))
+            elif node.op == "output":
+                out = env[node.args[0]] if isinstance(node.args[0], fx.Node) else node.args[0]
+            else:
+                args = _walk(node.args, lambda a: env[a] if isinstance(a, fx.Node) else a)
+                kwargs = _walk(dict(node.kwargs), lambda a: env[a] if isinstance(a, fx.Node) else a)
+                env[node] = self.call(node, args, kwargs)
+        if not isinstance(out, Dep):
+            raise CaptureError("forward must return one tensor that depends on its input")
+        if out.value.shape[0] != self.batch or out.value[0].numel() != 1 or out.value.dim() > 2:
+            raise CaptureError(f"forward returns shape {tuple(out.value.shape)} for a batch of "
+                               f"{self.batch}; it must return (batch, 1) or (batch,)")
+        if out.idx != len(self.ops) - 1:  # the output must be the last op
+            out = self.emit(Op("gather", [out.idx], self.feat(out), index=np.arange(out.value[0].numel()).reshape(self.feat(out))), out.value)
+        return Network(self.ops, dtype=str(self.x.dtype).replace("torch.", ""), arity=self.x.shape[1])
+
+    def concrete(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
+        real = lambda o: o.value if isinstance(o, Dep) else ([d.value for d in o.items] if isinstance(o, DepSeq) else o)  # noqa: E731
+        a, k = _walk(args, real), _walk(kwargs, real)
+        if node.op == "call_function":
+            return node.target(*a, **k)  # type: ignore[operator]
+        if node.op == "call_method":
+            return getattr(a[0], str(node.target))(*a[1:], **k)
+        return self.module.get_submodule(str(node.target))(*a, **k)
+
+    def call(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
+        deps = _deps_in((args, kwargs))
+        name = _name(node)
+        if node.op == "call_module":
+            sub = self.module.get_submodule(str(node.target))
+            name = {nn.Linear: "linear_module", nn.ReLU: "relu", nn.Sigmoid: "sigmoid",
+                    nn.Identity: "identity", nn.Flatten: "flatten"}.get(type(sub), "")
+            if not name:
+                raise CaptureError(f"nn.{type(sub).__name__} (layer '{node.target}') is not "
+                                   f"allowed: {ALLOWED_TEXT}")
+        if not deps:  # constant folding: this does not depend on the input
+            return self.concrete(node, args, kwargs)
+        value = self.concrete(node, args, kwargs)
+        if name in SHAPE_QUERIES or (name == "getattr" and args[1] in ("shape", "dtype", "device", "ndim")):
+            return value
+        if isinstance(value, torch.Tensor) and (value.dim() == 0 or value.shape[0] != self.batch):
+            raise CaptureError(f"{name} changes the batch dimension: each example must be computed on its own")
+        if name in REFUSED:
+            raise CaptureError(f"{REFUSED[name]} is not allowed: {ALLOWED_TEXT}")
+        if name in COMPARISONS:
+            raise CaptureError(f"a comparison ({name}) is not allowed: {ALLOWED_TEXT}")
+        if name in ("linear_module", "linear"):
+            if name == "linear_module":
+                sub = self.module.get_submodule(str(node.target))
+                weight, bias, x = sub.weight, sub.bias, args[0]
+            else:
+                x = args[0]
+                weight = args[1] if len(args) > 1 else kwargs.get("weight")
+                bias = args[2] if len(args) > 2 else kwargs.get("bias")
+            if not isinstance(x, Dep) or isinstance(weight, Dep) or isinstance(bias, Dep):
+                raise CaptureError("a linear layer's weights must not depend on the input")
+            w = weight.detach().to(torch.float64).cpu().numpy()
+            b = None if bias is None else bias.detach().to(torch.float64).cpu().numpy()
+            return self.emit(Op("linear", [x.idx], tuple(value.shape[1:]), weight=w, bias=b), value)
+        if name == "identity" or name in ALIAS:
+            if name == "to" and any(isinstance(a, torch.dtype) and not a.is_floating_point for a in _flatten((args, kwargs))):
+                raise CaptureError("converting to an integer dtype rounds: not allowed")
+            return Dep(deps[0].idx, value) if isinstance(value, torch.Tensor) else value
+        if name in RELU or name in SIGMOID:
+            act = "relu" if name in RELU else "sigmoid"
+            return self.emit(Op(act, [deps[0].idx], tuple(value.shape[1:])), value)
+        if name in CLAMP:
+            return self.clamp(args, kwargs, value, name)
+        if name in ADD | SUB | MUL | DIV:
+            return self.binary(name, args, kwargs, value)
+        if name in NEG:
+            return self.scale(args[0], np.asarray(-1.0), value)
+        if name in ("matmul", "mm", "__matmul__"):
+            return self.matmul(args, value)
+        if name in REARRANGE or name == "flatten":
+            return self.rearrange(node, args, kwargs, value)
+        raise CaptureError(f"{name} is not allowed: {ALLOWED_TEXT}")
+
+    def clamp(self, args: Any, kwargs: Any, value: torch.Tensor, name: str) -> Dep:
+        lo = kwargs.get("min", args[1] if len(args) > 1 else None)
+        hi = kwargs.get("max", args[2] if len(args) > 2 else None)
+        if name.startswith("clamp_min"):
+            lo, hi = (args[1] if len(args) > 1 else kwargs.get("min")), None
+        if hi is not None or isinstance(lo, Dep):
+            raise CaptureError(f"{name} with a maximum (a min) is not allowed: {ALLOWED_TEXT}")
+        x: Dep = args[0]
+        if lo is None:
+            return Dep(x.idx, value)
+        c = self.const_array(lo, value, self.feat(x))
+        if np.all(c == 0):
+            return self.emit(Op("relu", [x.idx], self.feat(x)), value)
+        shifted = self.shift(x, -c, value - torch.as_tensor(lo, dtype=value.dtype))
+        r = self.emit(Op("relu", [shifted.idx], self.feat(shifted)), torch.relu(shifted.value))
+        return self.shift(r, c, value)
+
+    def binary(self, name: str, args: Any, kwargs: Any, value: torch.Tensor) -> Dep:
+        a, b = args[0], args[1] if len(args) > 1 else kwargs.get("other")
+        if name in ("__rsub__", "rsub"):
+            a, b = b, a
+        alpha = kwargs.get("alpha", 1)
+        if alpha != 1:
+            raise CaptureError(f"{name} with alpha is not allowed; multiply explicitly")
+        feat = tuple(value.shape[1:])
+        kind = "add" if name in ADD else "sub" if name in SUB else "mul" if name in MUL else "div"
+        if isinstance(a, Dep) and isinstance(b, Dep):
+            if kind in ("mul", "div"):
+                raise CaptureError(f"a {'product' if kind == 'mul' else 'quotient'} of two "
+                                   f"input-dependent tensors is not allowed: {ALLOWED_TEXT}")
+            if a.value.dim() != b.value.dim():
+                raise CaptureError(f"{kind} of tensors shaped {tuple(a.value.shape)} and "
+                                   f"{tuple(b.value.shape)} broadcasts across the batch; "
+                                   "reshape one of them first")
+            a, b = self.broadcast(a, feat), self.broadcast(b, feat)
+            return self.emit(Op(kind, [a.idx, b.idx], feat), value)
+        if isinstance(a, Dep):
+            c = self.const_array(b, value, feat)
+            if kind == "add":
+                return self.shift(a, c, value)
+            if kind == "sub":
+                return self.shift(a, -c, value)
+            if kind == "div" and np.any(c == 0):
+                raise CaptureError("division by zero")
+            return self.scale(a, c, value, divide=(kind == "div"))
+        c = self.const_array(a, value, feat)
+        if kind == "add":
+            return self.shift(b, c, value)
+        if kind == "mul":
+            return self.scale(b, c, value)
+        if kind == "div":
+            raise CaptureError(f"division by an input-dependent tensor is not allowed: {ALLOWED_TEXT}")
+        neg = self.scale(b, np.asarray(-1.0), -b.value.expand(self.batch, *feat))
+        return self.shift(neg, c, value)
+
+    def matmul(self, args: Any, value: torch.Tensor) -> Dep:
+        x, w = args[0], args[1]
+        if not isinstance(x, Dep) or isinstance(w, Dep):
+            raise CaptureError(f"matmul must be input @ constant matrix: {ALLOWED_TEXT}")
+        w = torch.as_tensor(w).detach().to(torch.float64).cpu().numpy()
+        if w.ndim == 2:
+            return self.emit(Op("linear", [x.idx], tuple(value.shape[1:]), weight=w.T.copy()), value)
+        if w.ndim == 1:
+            lin = self.emit(Op("linear", [x.idx], self.feat(x)[:-1] + (1,), weight=w[None, :]), value.unsqueeze(-1))
+            return self.emit(Op("gather", [lin.idx], tuple(value.shape[1:]), index=np.zeros(tuple(value.shape[1:]), dtype=np.int64)), value)
+        raise CaptureError("matmul with a constant of more than two dimensions is not allowed")
+
+    def rearrange(self, node: fx.Node, args: Any, kwargs: Any, value: Any) -> Any:
+        """Slicing, reshapes, concatenation: replay the op on tensors of element labels."""
+        deps = _deps_in((args, kwargs))
+        if name_is_index(node) and isinstance(args[0], DepSeq):
+            return args[0].items[args[1]]
+        sizes = [d.value[0].numel() for d in deps]
+        per_batch = sum(sizes)
+        labels: dict[int, torch.Tensor] = {}
+        offset = 0
+        for d, s in zip(deps, sizes):
+            grid = torch.arange(self.batch, dtype=torch.float64)[:, None] * per_batch + offset + torch.arange(s, dtype=torch.float64)[None, :]
+            labels[id(d)] = grid.reshape(d.value.shape)
+            offset += s
+        if any(isinstance(o, torch.Tensor) for o in _flatten((args, kwargs)) if not isinstance(o, Dep)):
+            if _name(node) not in ("getitem", "index_select"):
+                raise CaptureError(f"{_name(node)} mixes input-dependent tensors with constant tensors")
+        if _name(node) == "getitem" and isinstance(args[1], (Dep, DepSeq)) or any(isinstance(o, Dep) for o in _flatten(args[1:])) and _name(node) in ("getitem", "index_select"):
+            raise CaptureError("indexing with an input-dependent index is not allowed")
+        swap = lambda o: labels[id(o)] if isinstance(o, Dep) else o  # noqa: E731
+        result = self.concrete_with(node, _walk(args, swap), _walk(kwargs, swap))
+        values = value if isinstance(value, (list, tuple)) else [value]
+        results = result if isinstance(result, (list, tuple)) else [result]
+        made = []
+        for r, v in zip(results, values):
+            if not isinstance(r, torch.Tensor) or r.dim() == 0 or r.shape[0] != self.batch:
+                raise CaptureError(f"{_name(node)} changes the batch dimension")
+            lab = r.reshape(self.batch, -1).to(torch.float64)
+            row = torch.arange(self.batch, dtype=torch.float64)[:, None]
+            local = lab - row * per_batch
+            if bool(((local < 0) | (local >= per_batch)).any()) or not bool((local[0:1] == local).all()):
+                raise CaptureError(f"{_name(node)} mixes the examples of the batch")
+            index = local[0].to(torch.int64).numpy().reshape(tuple(r.shape[1:]))
+            made.append(self.emit(Op("gather", [d.idx for d in deps], tuple(r.shape[1:]), index=index), v))
+        return DepSeq(made) if isinstance(value, (list, tuple)) else made[0]
+
+    def concrete_with(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
+        if node.op == "call_function":
+            return node.target(*args, **kwargs)  # type: ignore[operator]
+        if node.op == "call_method":
+            return getattr(args[0], str(node.target))(*args[1:], **kwargs)
+        return self.module.get_submodule(str(node.target))(*args, **kwargs)
+
+
+def name_is_index(node: fx.Node) -> bool:
+    return _name(node) == "getitem"
+
+
+def _fetch(module: nn.Module, target: str) -> Any:
+    obj: Any = module
+    for part in target.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def trace(module: nn.Module) -> fx.Graph:
+    tracer = fx.Tracer()
+    tracer.record_stack_traces = True
+    try:
+        return tracer.trace(module)
+    except fx.proxy.TraceError as e:
+        raise CaptureError(f"data-dependent Python control flow in forward ({e}); "
+                           "a network must compute the same ops for every input") from None
+    except Exception as e:  # noqa: BLE001 - any failure of the student's forward
+        hint = " (numpy cannot be used inside forward)" if "array" in str(e) else ""
+        raise CaptureError(f"forward could not be traced: {type(e).__name__}: {e}{hint}") from None
+
+
+def sample_batch(arity: int, samples: list[list[float]] | None, dtype: torch.dtype) -> torch.Tensor:
+    if not samples:
+        samples = [[float(i - 3) * (j + 1) for j in range(arity)] for i in range(7)]
+    return torch.tensor(samples, dtype=torch.float64).to(dtype)
+
+
+def capture(module: Any, arity: int, samples: list[list[float]] | None = None) -> Network:
+    """Describe `module` as plain data, or raise CaptureError saying what is not allowed."""
+    if not isinstance(module, nn.Module):
+        raise CaptureError(f"the function returned {type(module).__name__}, not a torch.nn.Module")
+    dtype = module_dtype(module)
+    if dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        raise CaptureError(f"unsupported dtype {dtype}")
+    graph = trace(module)
+    x = sample_batch(arity, samples, dtype)
+    try:
+        with torch.no_grad():
+            return _Builder(module, x).run(graph)
+    except CaptureError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise CaptureError(f"forward failed on a batch of shape {tuple(x.shape)}: "
+                           f"{type(e).__name__}: {e}") from None
+
+
+def forward_outputs(module: nn.Module, arity: int, samples: list[list[float]]) -> list[float]:
+    """The candidate's own forward pass on `samples`, in its own dtype, as plain floats."""
+    x = sample_batch(arity, samples, module_dtype(module))
+    with torch.no_grad():
+        y = module(x)
+    return [float(v) for v in y.reshape(len(samples)).to(torch.float64).tolist()]
+
+
+_ = operator  # fx records Python operators as functions from this module

@@ -1,0 +1,164 @@
+"""Scores and results: from verdicts to what a student, a CLI or a gradebook reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .riddles import Riddle
+from .verify import Counterexample, Verdict
+
+STATUSES = ("pass", "fail", "error", "missing")
+
+
+@dataclass
+class RiddleResult:
+    """Everything reported about one riddle of one submission."""
+
+    riddle: Riddle
+    status: str
+    score: float
+    message: str
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    @property
+    def max_score(self) -> float:
+        return self.riddle.points.total
+
+    @property
+    def exact(self) -> bool | None:
+        return None if not self.verdicts else all(v.exact for v in self.verdicts)
+
+    @property
+    def main(self) -> Verdict | None:
+        """The verdict to summarise: the first failing one, else the largest n."""
+        bad = [v for v in self.verdicts if not v.exact]
+        return bad[0] if bad else (self.verdicts[-1] if self.verdicts else None)
+
+    @property
+    def neurons(self) -> int | None:
+        return self.main.neurons if self.main else None
+
+    @property
+    def counterexamples(self) -> list[Counterexample]:
+        return self.main.counterexamples if self.main else []
+
+    def __repr__(self) -> str:
+        return f"RiddleResult({self.riddle.id}: {self.status} {self.score:g}/{self.max_score:g})"
+
+    def to_json(self) -> dict[str, Any]:
+        main = self.main
+        d: dict[str, Any] = {
+            "id": self.riddle.id, "status": self.status, "score": self.score,
+            "max_score": self.max_score, "exact": self.exact, "neurons": self.neurons,
+            "lower_bound": main.riddle.lower_bound if main else None,
+            "budget": main.riddle.budget if main else None,
+            "counterexamples": [{"input": c.input, "expected": c.expected, "got": c.got}
+                                for c in self.counterexamples],
+            "largest_error": main.largest_error if main else None,
+            "float_agrees": main.float_agrees if main else None,
+            "message": self.message,
+        }
+        if self.riddle.id == "is_even_network":
+            d["per_n"] = [{"n": v.riddle.n, "exact": v.exact, "neurons": v.neurons,
+                           "lower_bound": v.riddle.lower_bound, "budget": v.riddle.budget}
+                          for v in self.verdicts]
+        return d
+
+
+def missing(riddle: Riddle, why: str = "") -> RiddleResult:
+    return RiddleResult(riddle, "missing", 0.0, why or f"{riddle.signature} is not defined")
+
+
+def error(riddle: Riddle, why: str) -> RiddleResult:
+    return RiddleResult(riddle, "error", 0.0, why)
+
+
+def efficiency(verdicts: list[Verdict]) -> float:
+    """1 at or under budget; budget/neurons above it (the worst graded instance counts)."""
+    ratios = [1.0 if v.neurons <= v.riddle.budget else v.riddle.budget / v.neurons for v in verdicts]
+    return min(ratios, default=0.0)
+
+
+def score(riddle: Riddle, verdicts: list[Verdict]) -> RiddleResult:
+    """Score a riddle from its verdicts (one per graded instance) and write the message."""
+    refused = next((v for v in verdicts if v.refused), None)
+    if refused:
+        where = f" (n = {refused.riddle.n})" if refused.riddle.n is not None else ""
+        return RiddleResult(riddle, "fail", 0.0, f"Refused{where}: {refused.refused}.", verdicts)
+    if not all(v.exact for v in verdicts):
+        return RiddleResult(riddle, "fail", 0.0, _fail_message(riddle, verdicts), verdicts)
+    eff = efficiency(verdicts)
+    pts = riddle.points.exact + riddle.points.efficiency * eff
+    return RiddleResult(riddle, "pass", round(pts, 4), _pass_message(riddle, verdicts, eff), verdicts)
+
+
+def _fail_message(riddle: Riddle, verdicts: list[Verdict]) -> str:
+    v = next(v for v in verdicts if not v.exact)
+    word = "within the tolerance" if riddle.rule == "tolerance" else "exact"
+    where = f" for n = {v.riddle.n}" if v.riddle.n is not None else ""
+    dom = v.checked[-1] if v.checked else v.riddle.domains[0].describe()
+    count = f" at {v.wrong:,} point(s)" if v.wrong else ""
+    msg = f"Not {word}{where}: wrong on {dom}{count}"
+    if v.counterexamples:
+        msg += "; for example " + "; ".join(c.text() for c in v.counterexamples[:3])
+    msg += "."
+    if riddle.rule == "tolerance":
+        msg += (f" Every output must be within {float(riddle.tolerance or 0):g} of the target; the "
+                "threshold must sit strictly between 9 and 10 and the slope must be steep.")
+    for note in v.notes:
+        msg += f" Note: {note}."
+    return msg
+
+
+def _pass_message(riddle: Riddle, verdicts: list[Verdict], eff: float) -> str:
+    word = "Within the tolerance" if riddle.rule == "tolerance" else "Exact"
+    if riddle.id == "is_even_network":
+        ns = [v.riddle.n for v in verdicts]
+        over = [v for v in verdicts if v.neurons > v.riddle.budget]
+        opt = all(v.neurons <= v.riddle.lower_bound for v in verdicts)
+        msg = (f"{word} for every n in {ns[0]}..20, 32 and 64 (n <= 20 by enumeration of "
+               f"[0, 2^n), 32 and 64 by exact line analysis). Neurons at n = 64: "
+               f"{verdicts[-1].neurons} (proven minimum 64, budget 128)")
+        msg += ": optimal at every n." if opt else "."
+        if over:
+            msg += f" Above budget at n = {over[0].riddle.n}: efficiency {eff:.0%}."
+        return msg
+    v = verdicts[0]
+    msg = f"{word} on {' and '.join(v.checked)}. Neurons: {v.neurons} (proven minimum {riddle.lower_bound}, budget {riddle.budget})"
+    if v.neurons <= riddle.lower_bound:
+        msg += ": optimal."
+    elif v.neurons <= riddle.budget:
+        msg += ": within budget."
+    else:
+        msg += f": over budget, efficiency credit {eff:.0%}."
+    for note in v.notes:
+        msg += f" Note: {note}."
+    return msg
+
+
+@dataclass
+class Report:
+    """All riddle results of one submission."""
+
+    results: list[RiddleResult]
+    source: str = ""
+
+    @property
+    def score(self) -> float:
+        return round(sum(r.score for r in self.results), 4)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_score for r in self.results)
+
+    @property
+    def all_pass(self) -> bool:
+        return all(r.status == "pass" for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"notebook": self.source, "score": self.score, "max_score": self.max_score,
+                "riddles": [r.to_json() for r in self.results]}
+
+    def __repr__(self) -> str:
+        return f"Report({self.source!r}: {self.score:g}/{self.max_score:g})"

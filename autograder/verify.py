@@ -1,0 +1,289 @@
+"""Verdicts: is a captured network exactly right on a riddle's graded domains?
+
+Pure functions of plain data: a riddle instance, a `Network`, and optionally the
+candidate's own float outputs on sample points.  No torch, no student code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from fractions import Fraction
+from typing import Iterator
+
+import numpy as np
+
+from .description import Network
+from .evaluate import exact_output, exact_values, float_forward
+from .line import LineCapExceeded, verify_line
+from .riddles import Domain, Riddle, _lt10, _parity
+
+CHUNK = 1 << 20
+SHOW = 5
+
+
+@dataclass
+class Counterexample:
+    input: list[int]
+    expected: float
+    got: float | None
+
+    def text(self) -> str:
+        x = ", ".join(str(v) for v in self.input)
+        got = "?" if self.got is None else _num(self.got)
+        return f"f({x}) = {got}, expected {_num(self.expected)}"
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:.6g}"
+
+
+@dataclass
+class Verdict:
+    """The verdict on one network for one riddle instance."""
+
+    riddle: Riddle
+    exact: bool
+    neurons: int
+    counterexamples: list[Counterexample] = field(default_factory=list)
+    wrong: int = 0  # wrong points found (enumeration), or 0
+    checked: list[str] = field(default_factory=list)  # domain descriptions verified
+    largest_error: float | None = None
+    float_agrees: bool | None = None
+    notes: list[str] = field(default_factory=list)
+    refused: str = ""  # non-empty when the network breaks the riddle's rules
+    public_values: list[float] | None = None  # the network's values on the public domain (figures)
+
+    def __repr__(self) -> str:
+        state = "refused" if self.refused else "exact" if self.exact else "not exact"
+        return f"Verdict({self.riddle.id}{'' if self.riddle.n is None else f' n={self.riddle.n}'}: {state}, {self.neurons} neurons)"
+
+
+def refuse(riddle: Riddle, reason: str, neurons: int = 0) -> Verdict:
+    return Verdict(riddle, exact=False, neurons=neurons, refused=reason)
+
+
+def public_samples(riddle: Riddle, seed: int = 0) -> list[list[int]]:
+    """Points where the candidate's own forward pass is compared: the public domain
+    (or a prefix of it for large n) and a few seeded random points."""
+    d = riddle.domains[0]
+    if d.arity == 2:
+        g = np.arange(d.lo, d.hi + 1)
+        a, b = np.meshgrid(g, g, indexing="ij")
+        return np.stack([a.ravel(), b.ravel()], axis=1).tolist()
+    if d.size <= 256:
+        return [[x] for x in range(d.lo, d.hi + 1)]
+    rng = np.random.default_rng(seed)
+    top = min(d.hi, 2**24)
+    extra = rng.integers(d.lo, top + 1, size=64).tolist()
+    return [[x] for x in range(d.lo, d.lo + 192)] + [[int(x)] for x in extra]
+
+
+def _points(d: Domain) -> Iterator[np.ndarray]:
+    if d.arity == 1:
+        for start in range(d.lo, d.hi + 1, CHUNK):
+            yield np.arange(start, min(start + CHUNK, d.hi + 1), dtype=np.int64)[:, None]
+        return
+    side = d.hi - d.lo + 1
+    rows = max(1, CHUNK // side)
+    g = np.arange(d.lo, d.hi + 1, dtype=np.int64)
+    for a0 in range(d.lo, d.hi + 1, rows):
+        a = np.arange(a0, min(a0 + rows, d.hi + 1), dtype=np.int64)
+        aa, bb = np.meshgrid(a, g, indexing="ij")
+        yield np.stack([aa.ravel(), bb.ravel()], axis=1)
+
+
+def _target(riddle: Riddle, pts: np.ndarray) -> np.ndarray:
+    return np.asarray(riddle.target(*[pts[:, i] for i in range(riddle.arity)]), dtype=np.int64)
+
+
+def _enumerate(riddle: Riddle, net: Network, d: Domain, v: Verdict) -> None:
+    worst = Fraction(0)
+    for pts in _points(d):
+        out = exact_output(net, pts)
+        want = _target(riddle, pts)
+        diff = out.num - want * out.den if out.num.dtype != object else out.num - want.astype(object) * out.den
+        bad = np.nonzero(diff != 0)[0]
+        if len(bad):
+            v.wrong += len(bad)
+            worst = max(worst, Fraction(int(np.abs(diff[bad]).max()), out.den))
+            for i in bad[: SHOW - len(v.counterexamples)]:
+                v.counterexamples.append(Counterexample(
+                    [int(c) for c in pts[i]], float(want[i]), float(Fraction(int(out.num[i]), out.den))))
+    v.largest_error = max(v.largest_error or 0.0, float(worst))
+
+
+def _segments(riddle: Riddle, d: Domain) -> list[tuple[int, int, int, int]]:
+    if riddle.target is _parity:
+        return [(d.lo, d.hi, 0, 1)]
+    if riddle.target is _lt10:
+        return [(lo, hi, lab, 0) for lo, hi, lab in ((d.lo, min(d.hi, 9), 1), (max(d.lo, 10), d.hi, 0)) if lo <= hi]
+    raise ValueError(f"no line analysis for {riddle.id}")
+
+
+def _line(riddle: Riddle, net: Network, d: Domain, v: Verdict) -> bool:
+    try:
+        failures, _ = verify_line(net, _segments(riddle, d))
+    except LineCapExceeded as e:
+        v.refused = (f"could not verify {d.describe()} exactly: {e}. The network seems to keep "
+                     "the raw input until the end, so its pieces cannot be merged; it is not "
+                     "counted as exact (fail closed)")
+        return False
+    for f in failures:
+        got = None if f.got is None else float(f.got)
+        if f.input is not None:
+            v.counterexamples.append(Counterexample([f.input], float(f.expected), got))
+        else:
+            v.notes.append(f.reason)
+        v.wrong += 1
+    if failures:
+        v.notes.append(failures[0].reason) if failures[0].reason != "wrong output" else None
+    return not failures
+
+
+def _logit_bound(p: Fraction) -> tuple[Fraction, Fraction]:
+    """An interval of width < 1e-40 around logit(p) = ln(p / (1 - p))."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        val = (Decimal(p.numerator) / Decimal(p.denominator - p.numerator)).ln()
+    mid = Fraction(val)
+    return mid - Fraction(1, 10**45), mid + Fraction(1, 10**45)
+
+
+def _tolerance(riddle: Riddle, net: Network, v: Verdict) -> bool:
+    """|y - target| <= eps with y = alpha·sigmoid(z) + beta, decided exactly on z."""
+    sig = [k for k, op in enumerate(net.ops) if op.op == "sigmoid"]
+    if len(sig) != 1 or net.ops[sig[0]].size != 1:
+        v.refused = "this riddle takes exactly one sigmoid unit"
+        return False
+    eps = riddle.tolerance or Fraction(0)
+    d = riddle.domains[0]
+    pts = np.arange(d.lo, d.hi + 1, dtype=np.int64)[:, None]
+    z_op = net.ops[sig[0]].args[0]
+    y0 = exact_values(net, pts, keep=(z_op,), sigmoid=Fraction(0))
+    y1 = exact_output_with(net, pts, Fraction(1))
+    z = y0[z_op].fractions()
+    beta = y0[net.output].fractions()
+    want = _target(riddle, pts)
+    worst = 0.0
+    ys: list[float] = []
+    for i, x in enumerate(pts[:, 0]):
+        t, a, b = int(want[i]), y1[i] - beta[i], beta[i]
+        ok = True
+        if a == 0:
+            ok = abs(b - t) <= eps
+        else:
+            lo, hi = (t - eps - b) / a, (t + eps - b) / a
+            lo, hi = min(lo, hi), max(lo, hi)
+            if hi <= 0 or lo >= 1:
+                ok = False
+            if ok and lo > 0:
+                l_lo, l_hi = _logit_bound(lo)
+                ok = z[i] >= l_hi if not (l_lo <= z[i] <= l_hi) else False
+            if ok and hi < 1:
+                h_lo, h_hi = _logit_bound(hi)
+                ok = z[i] <= h_lo if not (h_lo <= z[i] <= h_hi) else False
+        y = float(a) * _sigmoid(float(z[i])) + float(b) if a != 0 else float(b)
+        ys.append(y)
+        worst = max(worst, abs(y - t))
+        if not ok:
+            v.wrong += 1
+            if len(v.counterexamples) < SHOW:
+                v.counterexamples.append(Counterexample([int(x)], float(t), y))
+    v.largest_error = worst
+    v.public_values = ys
+    return v.wrong == 0
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + np.exp(-z)) if z >= 0 else float(np.exp(z) / (1 + np.exp(z)))
+
+
+def exact_output_with(net: Network, pts: np.ndarray, s: Fraction) -> list[Fraction]:
+    out = exact_values(net, pts, sigmoid=s)[net.output]
+    return out.fractions()
+
+
+def _reproduces(net: Network, samples: list[list[int]], theirs: list[float]) -> str:
+    ours, tol = float_forward(net, np.asarray(samples, dtype=np.float64))
+    theirs_a = np.asarray(theirs, dtype=np.float64)
+    if theirs_a.shape != ours.shape:
+        return "the network's outputs have the wrong shape"
+    same_nan = np.isnan(ours) & np.isnan(theirs_a)
+    bad = ~same_nan & ~(np.abs(ours - theirs_a) <= tol)
+    if bad.any():
+        i = int(np.nonzero(bad)[0][0])
+        return (f"the captured operations do not reproduce the network's own output at "
+                f"x = {samples[i]}: {theirs_a[i]!r} against {ours[i]!r}; the network may use "
+                "an operation the grader cannot see (a custom autograd function, a hook)")
+    return ""
+
+
+def verify(riddle: Riddle, net: Network, samples: list[list[int]] | None = None,
+           outputs: list[float] | None = None) -> Verdict:
+    """The verdict on `net` for one riddle instance.  `outputs` are the candidate's own
+    float outputs on `samples`, used to check the capture and to inform the student."""
+    neurons = net.neurons()
+    if net.arity != riddle.arity:
+        return refuse(riddle, f"the network takes {net.arity} input(s); this riddle has {riddle.arity}", neurons)
+    wrong_act = net.activations() - {riddle.activation}
+    if wrong_act:
+        return refuse(riddle, f"it uses {', '.join(sorted(wrong_act))} units; this riddle "
+                              f"allows {riddle.activation} only", neurons)
+    if samples is not None and outputs is not None:
+        problem = _reproduces(net, samples, outputs)
+        if problem:
+            return refuse(riddle, problem, neurons)
+    v = Verdict(riddle, exact=False, neurons=neurons)
+    if riddle.rule == "tolerance":
+        v.exact = _tolerance(riddle, net, v)
+        v.checked.append(riddle.domains[0].describe())
+    else:
+        ok = True
+        for d in riddle.domains:
+            if d.method == "line":
+                ok = _line(riddle, net, d, v) and ok
+            else:
+                before = v.wrong
+                _enumerate(riddle, net, d, v)
+                ok = ok and v.wrong == before
+            v.checked.append(d.describe())
+            if not ok:
+                break
+        v.exact = ok and not v.refused
+        public = riddle.domains[0]
+        if public.size <= 20_000 and not v.refused:
+            v.public_values = [float(f) for f in exact_output(net, np.asarray(public_samples(riddle)[: public.size])).fractions()]
+    _float_info(riddle, net, v, samples, outputs)
+    if not v.exact and not v.refused and neurons < riddle.lower_bound:
+        v.notes.append(f"{neurons} neuron(s) is below the proven minimum of {riddle.lower_bound} "
+                       f"({riddle.bound_reason}), so no network this small can be exact")
+    if v.exact and neurons < riddle.lower_bound:
+        v.exact = False
+        v.refused = ("internal check failed: a network verified exact beats a proven lower "
+                     "bound; it is not counted as exact. Please report this to the instructors")
+    last = net.ops[-1]
+    if last.op == "relu" or (last.op == "gather" and net.ops[last.args[0]].op == "relu"):
+        v.notes.append("the final ReLU counts as a neuron: we count every activation evaluated")
+    return v
+
+
+def _float_info(riddle: Riddle, net: Network, v: Verdict, samples: list[list[int]] | None,
+                outputs: list[float] | None) -> None:
+    """Does the candidate's own forward pass agree with its exact function? (information)"""
+    if samples is None or outputs is None or riddle.rule != "exact":
+        return
+    pts = np.asarray(samples, dtype=object if riddle.domains[0].hi > 2**62 else np.int64)
+    exact = exact_output(net, pts).fractions()
+    theirs = np.asarray(outputs, dtype=np.float64)
+    agree = [float(e) == t for e, t in zip(exact, theirs)]
+    v.float_agrees = all(agree)
+    if not v.float_agrees:
+        want = _target(riddle, np.asarray(samples, dtype=np.int64))
+        bad = agree.index(False)
+        v.notes.append(f"the network's own {net.dtype} forward pass differs from the function "
+                       f"its weights define at {samples[bad]} ({theirs[bad]!r} instead of "
+                       f"{_num(float(exact[bad]))})")
+        if not v.exact and bool(np.all(theirs == want)):
+            v.notes.append("its float outputs look right only because of rounding: the real "
+                           "function of these weights is not the target")

@@ -1,0 +1,1 @@
+"""Reference networks for the riddles (instructors and tests only; never shipped to students)."""
