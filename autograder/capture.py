@@ -398,6 +398,9 @@ def trace(module: nn.Module) -> fx.Graph:
                            "a network must compute the same ops for every input") from None
     except Exception as e:  # noqa: BLE001 - any failure of the student's forward
         hint = " (numpy cannot be used inside forward)" if "array" in str(e) else ""
+        if "not installed as a submodule" in str(e) or "not a member of this module" in str(e):
+            hint = (" (every layer used in forward must be an attribute of the module, e.g. "
+                    "self.layer = nn.Linear(...) in __init__)")
         raise CaptureError(f"forward could not be traced: {type(e).__name__}: {e}{hint}") from None
 
 

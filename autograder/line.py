@@ -58,12 +58,19 @@ class LineFailure:
     reason: str
 
 
-def _affine_op(op: Op, ins: list[tuple[list[Fraction], list[Fraction]]]) -> tuple[list[Fraction], list[Fraction]]:
+def _exact_weights(op: Op) -> tuple[list[list[Fraction]], list[Fraction]]:
+    rows = op.weight.shape[0]  # type: ignore[union-attr]
+    wf = [[Fraction(float(v)) for v in row] for row in op.weight]  # type: ignore[union-attr]
+    bias = [Fraction(float(v)) for v in op.bias] if op.bias is not None else [Fraction(0)] * rows
+    return wf, bias
+
+
+def _affine_op(op: Op, ins: list[tuple[list[Fraction], list[Fraction]]],
+               weights: tuple[list[list[Fraction]], list[Fraction]] | None) -> tuple[list[Fraction], list[Fraction]]:
     if op.op == "linear":
         (p, q), w = ins[0], op.weight  # type: ignore[misc]
         rows, cols = w.shape  # type: ignore[union-attr]
-        wf = _fr(op)
-        bias = [Fraction(float(v)) for v in op.bias] if op.bias is not None else [Fraction(0)] * rows
+        wf, bias = weights  # type: ignore[misc]
         lead = len(p) // cols
         P, Q = [], []
         for g in range(lead):
@@ -91,16 +98,6 @@ def _affine_op(op: Op, ins: list[tuple[list[Fraction], list[Fraction]]]) -> tupl
         idx = op.index.reshape(-1).tolist()  # type: ignore[union-attr]
         return [P[i] for i in idx], [Q[i] for i in idx]
     raise ValueError(f"line analysis cannot handle op {op.op}")
-
-
-_FR_CACHE: dict[int, list[list[Fraction]]] = {}
-
-
-def _fr(op: Op) -> list[list[Fraction]]:
-    key = id(op)
-    if key not in _FR_CACHE:
-        _FR_CACHE[key] = [[Fraction(float(v)) for v in row] for row in op.weight]  # type: ignore[union-attr]
-    return _FR_CACHE[key]
 
 
 def _split_relu(atom: Atom, p: list[Fraction], q: list[Fraction]) -> Iterator[tuple[int, int]]:
@@ -196,6 +193,7 @@ def verify_line(net: Network, segments: list[tuple[int, int, int, int]],
     peak = len(atoms)
     for k, op in enumerate(net.ops[1:], start=1):
         nxt: list[Atom] = []
+        weights = _exact_weights(op) if op.op == "linear" else None
         for atom in atoms:
             ins = [atom.state[a] for a in op.args]
             if op.op == "relu":
@@ -209,7 +207,7 @@ def verify_line(net: Network, segments: list[tuple[int, int, int, int]],
             elif op.op == "sigmoid":
                 raise ValueError("line analysis does not handle sigmoid units")
             else:
-                atom.state[k] = _affine_op(op, ins)
+                atom.state[k] = _affine_op(op, ins, weights)
                 nxt.append(atom)
         live = [j for j in range(k + 1) if last_use.get(j, -1) > k or j == net.output and k == net.output]
         for atom in nxt:

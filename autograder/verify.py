@@ -214,7 +214,7 @@ def _reproduces(net: Network, samples: list[list[int]], theirs: list[float]) -> 
     if bad.any():
         i = int(np.nonzero(bad)[0][0])
         return (f"the captured operations do not reproduce the network's own output at "
-                f"x = {samples[i]}: {theirs_a[i]!r} against {ours[i]!r}; the network may use "
+                f"x = {samples[i]}: {float(theirs_a[i])!r} against {float(ours[i])!r}; the network may use "
                 "an operation the grader cannot see (a custom autograd function, a hook)")
     return ""
 
@@ -282,7 +282,7 @@ def _float_info(riddle: Riddle, net: Network, v: Verdict, samples: list[list[int
         want = _target(riddle, np.asarray(samples, dtype=np.int64))
         bad = agree.index(False)
         v.notes.append(f"the network's own {net.dtype} forward pass differs from the function "
-                       f"its weights define at {samples[bad]} ({theirs[bad]!r} instead of "
+                       f"its weights define at {samples[bad]} ({_num(float(theirs[bad]))} instead of "
                        f"{_num(float(exact[bad]))})")
         if not v.exact and bool(np.all(theirs == want)):
             v.notes.append("its float outputs look right only because of rounding: the real "

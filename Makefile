@@ -1,0 +1,27 @@
+# Two commands: `make demo` (the main job) and `make test` (the whole suite).
+# Everything lives in .venv inside the repository; nothing is registered outside it.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test regenerate bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+demo: setup
+	$(BIN)/python -m solutions.demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks.check_speed
+
+clean:
+	rm -rf $(VENV) out demo
