@@ -13,10 +13,11 @@ from .riddles import RIDDLES
 from .sandbox import UnusableInput, run_notebook
 
 
-def check_notebook(path: str, *, riddles: list[str] | None = None, timeout: float = 300.0) -> Report:
+def check_notebook(path: str, *, riddles: list[str] | None = None, timeout: float = 300.0,
+                   call_timeout: float = 30.0) -> Report:
     """Run a notebook in a sandboxed child process and grade every riddle it defines."""
     ids = riddles or list(RIDDLES)
-    run = run_notebook(path, ids, timeout=timeout)
+    run = run_notebook(path, ids, timeout=timeout, call_timeout=call_timeout)
     results = []
     for rid in ids:
         if rid in run.captures:
@@ -38,13 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--riddle", action="append", choices=list(RIDDLES), help="check only this riddle (repeatable)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds for the whole notebook (default 300)")
+    p.add_argument("--call-timeout", type=float, default=30.0,
+                   help="seconds for each call of a riddle function (default 30)")
     args = parser.parse_args(argv)
     if args.command == "check":
         if not Path(args.notebook).is_file():
             print(f"riddles: error: {args.notebook}: no such file", file=sys.stderr)
             return 2
         try:
-            report = check_notebook(args.notebook, riddles=args.riddle, timeout=args.timeout)
+            report = check_notebook(args.notebook, riddles=args.riddle, timeout=args.timeout,
+                                    call_timeout=args.call_timeout)
         except UnusableInput as e:
             print(f"riddles: error: {e}", file=sys.stderr)
             return 2

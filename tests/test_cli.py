@@ -72,9 +72,9 @@ def test_a_notebook_that_never_stops_is_cut_off(notebook) -> None:  # type: igno
 def test_a_function_that_never_returns_is_cut_off_and_the_others_graded(notebook) -> None:  # type: ignore[no-untyped-def]
     cells = reference_cells()[0].replace("def is_even_16() -> nn.Module:\n",
                                          "def is_even_16() -> nn.Module:\n    while True: pass\n")
-    code, report, _ = _check(notebook(cells))
+    code, report, _ = _check(notebook(cells), "--call-timeout", "3")
     by = {r["id"]: r for r in report["riddles"]}
-    assert by["is_even_16"]["status"] == "error" and "did not finish" in by["is_even_16"]["message"]
+    assert by["is_even_16"]["status"] == "error" and "did not finish within 3 s" in by["is_even_16"]["message"]
     assert by["is_even_network"]["status"] == "pass"
 
 
