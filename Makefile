@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test regenerate bench clean
+.PHONY: setup demo test release bench clean
 
 setup: $(VENV)/.installed
 
@@ -25,3 +25,7 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) out demo
+
+# Regenerate the released notebooks from source/ (CI fails when they drift).
+release: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment riddles --force

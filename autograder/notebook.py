@@ -16,7 +16,7 @@ def check(fn: Callable[..., Any], riddle: str | None = None, *, plot: bool = Tru
     The riddle is found by the function's name (`check(lt10_relu)`), or named explicitly
     (`check(my_net, riddle="lt10_relu")`).  While a notebook is being graded (the grader sets
     RIDDLES_GRADING) this does nothing: grading happens outside the student's process."""
-    if os.environ.get("RIDDLES_GRADING"):
+    if os.environ.get("RIDDLES_GRADING") or os.environ.get("NBGRADER_EXECUTION") == "autograde":
         print("(self-check skipped while grading)")
         return None
     try:

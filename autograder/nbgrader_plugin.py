@@ -1,0 +1,113 @@
+"""An nbgrader preprocessor that grades riddle test cells outside the student's kernel.
+
+Plain nbgrader runs test cells inside the student's kernel, where a submission can patch
+`torch.allclose`, numpy, or `autograder.check` itself.  `RiddleScores` runs after
+`Execute`: it takes the notebook's non-test code cells (the student's answers), runs them in
+a fresh sandboxed process (`autograder.sandbox`), receives the captured networks as plain
+data, verifies them with the grader's own code, and overwrites each riddle test cell's
+outputs with the report, the figure and the score.  Whatever happened in the kernel is
+discarded for those cells.
+
+A riddle test cell is a locked nbgrader grade cell whose grade_id is ``test_<riddle id>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float, Integer
+
+from .checker import judge
+from .report import riddle_text
+from .result import RiddleResult, error
+from .riddles import RIDDLES
+from .sandbox import run_cells
+
+PREFIX = "test_"
+
+
+def riddle_of(cell: NotebookNode) -> str | None:
+    """The riddle id a cell tests, or None for any other cell."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    gid = str(meta.get("grade_id", ""))
+    if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution") and gid.startswith(PREFIX):
+        rid = gid[len(PREFIX):]
+        return rid if rid in RIDDLES else None
+    return None
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution") and cell.get("cell_type") == "code"
+
+
+def grade_notebook_cells(cells: list[NotebookNode], *, timeout: float, call_timeout: float) -> dict[str, RiddleResult]:
+    """Run the answer cells in a sandbox and judge every riddle tested by the notebook."""
+    ids = [rid for c in cells if (rid := riddle_of(c))]
+    if not ids:
+        return {}
+    answers = [c.source for c in cells if c.get("cell_type") == "code" and not is_test_cell(c)]
+    run = run_cells(answers, ids, timeout=timeout, call_timeout=call_timeout)
+    results = {}
+    for rid in ids:
+        if rid in run.captures:
+            results[rid] = judge(RIDDLES[rid], run.captures[rid])
+        elif run.timed_out:
+            results[rid] = error(RIDDLES[rid], f"the notebook's code did not finish within {timeout:g} s")
+        else:
+            results[rid] = error(RIDDLES[rid], "the notebook's code stopped before this riddle was captured")
+    return results
+
+
+def figure_png(result: RiddleResult) -> str | None:
+    if not result.verdicts:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .figures import figure
+
+    fig = figure(result)
+    if fig is None:
+        return None
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def cell_outputs(result: RiddleResult, points: float) -> list[NotebookNode]:
+    """Report on stdout, the figure, and the score scaled to the cell's points."""
+    outs = [new_output("stream", name="stdout", text=riddle_text(result) + "\n")]
+    png = figure_png(result)
+    if png:
+        outs.append(new_output("display_data", data={"image/png": png, "text/plain": "<figure>"}))
+    value = round(points * result.score / result.max_score, 4) if result.max_score else 0.0
+    outs.append(new_output("execute_result", data={"text/plain": repr(float(value))}, execution_count=None))
+    return outs
+
+
+class RiddleScores(NbGraderPreprocessor):
+    """Recompute riddle test cells outside the student's kernel (see module docstring)."""
+
+    timeout = Integer(300, help="Seconds for the whole answer code of one notebook.").tag(config=True)
+    call_timeout = Float(30.0, help="Seconds for each call of a riddle function.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        results = grade_notebook_cells(nb.cells, timeout=self.timeout, call_timeout=self.call_timeout)
+        for cell in nb.cells:
+            rid = riddle_of(cell)
+            if rid is None or rid not in results:
+                continue
+            points = float(cell.metadata["nbgrader"].get("points", 0))
+            cell.outputs = cell_outputs(results[rid], points)
+            self.log.info("riddle %s: %s %g/%g (graded outside the kernel)", rid,
+                          results[rid].status, results[rid].score, results[rid].max_score)
+        return nb, resources
