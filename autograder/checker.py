@@ -119,6 +119,8 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
             verdicts.append(refuse(inst, "the network's own outputs were not reported"))
             break
         verdicts.append(verify(inst, net, samples, outputs))
+        if not verdicts[-1].exact:
+            break  # the riddle is lost; larger sizes would only cost time
     if not verdicts:
         return error(riddle, "nothing was captured")
     if len(verdicts) < len(instances(riddle)) and all(v.exact for v in verdicts):

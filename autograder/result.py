@@ -98,7 +98,7 @@ def _fail_message(riddle: Riddle, verdicts: list[Verdict]) -> str:
     word = "within the tolerance" if riddle.rule == "tolerance" else "exact"
     where = f" for n = {v.riddle.n}" if v.riddle.n is not None else ""
     dom = v.checked[-1] if v.checked else v.riddle.domains[0].describe()
-    count = f" at {v.wrong:,} point(s)" if v.wrong else ""
+    count = f" at {'at least ' if v.partial_count else ''}{v.wrong:,} point(s)" if v.wrong else ""
     msg = f"Not {word}{where}: wrong on {dom}{count}"
     if v.counterexamples:
         msg += "; for example " + "; ".join(c.text() for c in v.counterexamples[:3])

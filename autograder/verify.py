@@ -53,6 +53,7 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
     refused: str = ""  # non-empty when the network breaks the riddle's rules
     public_values: list[float] | None = None  # the network's values on the public domain (figures)
+    partial_count: bool = False  # `wrong` counts only the first part of a huge domain
 
     def __repr__(self) -> str:
         state = "refused" if self.refused else "exact" if self.exact else "not exact"
@@ -110,6 +111,9 @@ def _enumerate(riddle: Riddle, net: Network, d: Domain, v: Verdict) -> None:
             for i in bad[: SHOW - len(v.counterexamples)]:
                 v.counterexamples.append(Counterexample(
                     [int(c) for c in pts[i]], float(want[i]), float(Fraction(int(out.num[i]), out.den))))
+            if d.size > CHUNK:  # enough evidence; the rest of a huge domain would only cost time
+                v.partial_count = True
+                break
     v.largest_error = max(v.largest_error or 0.0, float(worst))
 
 
