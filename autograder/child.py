@@ -1,8 +1,9 @@
-"""Entry point of the sandboxed child: run a notebook's code, capture its riddle networks.
+"""What runs inside a sandboxed child: a notebook's code, then the capture of its riddles.
 
-Started by `sandbox.run_notebook` as `python -m autograder.child`.  Reads one JSON request
-on stdin; writes JSON lines to the file descriptor named in RIDDLES_RESULT_FD.  Its own
-stdout and stderr go nowhere the grader reads as results.
+Two launchers share `run_request`: `python -m autograder.child` (a fresh interpreter, used by
+`riddles check` and the nbgrader preprocessor) and the fork server (`forkserver.py`, used by
+`riddles grade`).  Results go out as JSON lines through `send`; the child's own stdout and
+stderr go nowhere the grader reads as results.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import sys
 import traceback
+from typing import Any, Callable
 
 
 def _clean(src: str) -> str:
@@ -18,16 +20,8 @@ def _clean(src: str) -> str:
     return "\n".join("# " + ln if ln.lstrip().startswith(("%", "!")) else ln for ln in src.splitlines())
 
 
-def main() -> None:
-    request = json.loads(sys.stdin.read())
-    fd = int(os.environ.pop("RIDDLES_RESULT_FD"))
-    out = os.fdopen(fd, "w", buffering=1)
-    os.set_inheritable(fd, False)
-
-    def send(obj: object) -> None:
-        out.write(json.dumps(obj) + "\n")
-        out.flush()
-
+def run_request(request: dict[str, Any], send: Callable[[object], None]) -> None:
+    """Run the request's cells one by one (continuing after errors), then capture each riddle."""
     from .checker import CallTimeout, capture_riddle, time_limit
     from .riddles import RIDDLES
 
@@ -40,16 +34,34 @@ def main() -> None:
         except CallTimeout:
             send({"type": "cell", "index": i, "ok": False, "error": "cell timed out"})
         except BaseException as e:  # noqa: BLE001 - keep going, as nbgrader does
-            if isinstance(e, KeyboardInterrupt):
-                raise
             last = traceback.format_exception_only(type(e), e)[-1].strip()[:300]
             send({"type": "cell", "index": i, "ok": False, "error": last})
     for rid in request["riddles"]:
         fn = ns.get(rid)
-        data = ({"id": rid, "status": "missing"} if fn is None
-                else capture_riddle(RIDDLES[rid], fn, request.get("call_timeout", 30)))
+        try:
+            data = ({"id": rid, "status": "missing"} if fn is None
+                    else capture_riddle(RIDDLES[rid], fn, request.get("call_timeout", 30)))
+        except BaseException as e:  # noqa: BLE001 - the student's code escaped every guard
+            data = {"id": rid, "status": "error", "message": f"capture failed: {type(e).__name__}"}
         send({"type": "riddle", "id": rid, "data": data})
     send({"type": "done"})
+
+
+def writer(fd: int) -> Callable[[object], None]:
+    out = os.fdopen(fd, "w", buffering=1)
+
+    def send(obj: object) -> None:
+        out.write(json.dumps(obj) + "\n")
+        out.flush()
+
+    return send
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.read())
+    fd = int(os.environ.pop("RIDDLES_RESULT_FD"))
+    os.set_inheritable(fd, False)
+    run_request(request, writer(fd))
 
 
 if __name__ == "__main__":

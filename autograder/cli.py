@@ -31,6 +31,32 @@ def check_notebook(path: str, *, riddles: list[str] | None = None, timeout: floa
     return Report(results, source=str(path))
 
 
+def grade_command(args: argparse.Namespace) -> int:
+    from .classgrade import grade_class, summary
+    from .gradebook import GradebookError
+
+    if args.jobs is not None and args.jobs < 1 or args.timeout <= 0 or args.memory <= 0:
+        print("riddles: error: --jobs, --timeout and --memory must be positive", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    try:
+        res = grade_class(Path(args.path), out=out, jobs=args.jobs, timeout=args.timeout,
+                          call_timeout=args.call_timeout, memory=int(args.memory * 1024**3),
+                          force=args.force, gradebook=args.gradebook)
+    except (UnusableInput, GradebookError, OSError) as e:
+        print(f"riddles: error: {e}", file=sys.stderr)
+        return 2
+    print(summary(out))
+    print(f"\ngraded {len(res.graded)}, already graded {len(res.skipped)}, failed {len(res.failed)} "
+          f"in {res.seconds:.1f} s; outputs in {out}/")
+    if res.failed:
+        print("could not grade:", file=sys.stderr)
+        for student, why in sorted(res.failed.items()):
+            print(f"  {student}: {why}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riddles", description="Exact grading of hand-written neural networks.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -41,7 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=300.0, help="seconds for the whole notebook (default 300)")
     p.add_argument("--call-timeout", type=float, default=30.0,
                    help="seconds for each call of a riddle function (default 30)")
+    g = sub.add_parser("grade", help="grade a class: an nbgrader course tree or a folder of notebooks")
+    g.add_argument("path")
+    g.add_argument("--jobs", type=int, default=None, help="parallel workers (default: the number of cores)")
+    g.add_argument("--timeout", type=float, default=60.0, help="seconds per notebook (default 60)")
+    g.add_argument("--call-timeout", type=float, default=20.0, help="seconds per riddle function call (default 20)")
+    g.add_argument("--memory", type=float, default=4.0, help="memory limit per notebook in GiB (default 4)")
+    g.add_argument("--force", action="store_true", help="grade again what is already graded")
+    g.add_argument("--out", default="riddles-grades", help="output folder (default riddles-grades)")
+    g.add_argument("--gradebook", action="store_true", help="record scores in the course's nbgrader gradebook")
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        return grade_command(args)
     if args.command == "check":
         if not Path(args.notebook).is_file():
             print(f"riddles: error: {args.notebook}: no such file", file=sys.stderr)

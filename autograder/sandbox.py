@@ -138,7 +138,12 @@ def run_cells(cells: list[str], riddles: list[str], *, timeout: float = 120.0,
 
 
 def _parse(data: bytes, run: ChildRun, riddles: set[str]) -> None:
-    for line in data.split(b"\n"):
+    parse_lines(data.split(b"\n"), run, riddles)
+
+
+def parse_lines(lines: list[bytes] | list[str], run: ChildRun, riddles: set[str]) -> None:
+    """Read a child's JSON lines as untrusted data: anything malformed is skipped."""
+    for line in lines:
         try:
             msg = json.loads(line)
         except (ValueError, RecursionError):

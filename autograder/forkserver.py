@@ -1,0 +1,260 @@
+"""A fork server: pay torch's import once, then grade each submission in a fresh child.
+
+`python -m autograder.forkserver` imports torch, numpy, matplotlib and the checker, warms up
+torch.fx, then reads one JSON request per line on stdin.  For each notebook of a submission
+it forks a child that
+
+* starts its own session (process group) with stdin/stdout/stderr on /dev/null,
+* gets CPU-time, memory, file-size and (as an unprivileged user) process-count limits,
+* when the server runs as root: leaves the network (a new, empty network namespace), is
+  locked into an empty directory (chroot) and becomes the unprivileged user `nobody`, so it
+  can read no other submission and no result, and can signal no other process;
+* otherwise: runs in a fresh empty directory with a scrubbed environment;
+
+and runs the notebook's cells (`child.run_request`), sending JSON lines back over a pipe.
+The server kills the child's whole process group (and, as root, every process left in its
+jail) at the deadline, then judges the captured plain data with the grader's own code and
+answers one JSON line on stdout.  The server itself never runs student code.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Any
+
+MAX_RESULT_BYTES = 32 * 1024 * 1024
+NOBODY = 65534
+CLONE_NEWNET = 0x40000000
+
+
+# ---- inside the server ----------------------------------------------------------------------
+def _preload() -> None:
+    import encodings.idna  # noqa: F401 - codecs a jailed child could not load later
+    import math  # noqa: F401
+    import random  # noqa: F401
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy  # noqa: F401
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(1)  # forked children must not inherit a thread pool
+    fig = plt.figure()
+    fig.add_subplot(projection="3d").scatter([0], [0], [0])
+    fig.savefig(__import__("io").BytesIO(), format="png")
+    plt.close(fig)
+
+    from . import child  # noqa: F401 - a jailed child cannot import from disk
+    from .checker import capture_riddle
+    from .riddles import RIDDLES
+
+    class _Warm(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(2, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[:, :1] - torch.relu(self.lin(x)) + torch.cat([x, x], 1)[:, :1] * 0
+
+    capture_riddle(RIDDLES["min_network"], lambda: _Warm())
+
+
+def _jail_pids(jail: str) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/root") == jail:
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the parent dies, so no child outlives a killed grader."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _child(request: dict[str, Any], jail: str, w: int) -> None:
+    """In the forked child: lock down, run the cells, exit without cleanup handlers."""
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.closerange(3, w)
+        os.closerange(w + 1, 65536)
+        cpu = int(request.get("timeout", 60)) + 2
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        mem = int(request.get("memory", 4 * 1024**3))
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024**2, 16 * 1024**2))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if os.geteuid() == 0:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.unshare(CLONE_NEWNET)
+            os.chown(jail, NOBODY, NOBODY)
+            os.chroot(jail)
+            os.chdir("/")
+            resource.setrlimit(resource.RLIMIT_NPROC, (32, 32))
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            _die_with_parent()  # setuid clears it, so set it (again) afterwards
+        else:
+            _die_with_parent()
+            os.chdir(jail)
+        os.environ.clear()
+        os.environ.update({"HOME": "/" if os.geteuid() == NOBODY else jail, "MPLBACKEND": "Agg",
+                           "NBGRADER_EXECUTION": "autograde", "RIDDLES_GRADING": "1"})
+        from .child import run_request, writer
+
+        run_request(request, writer(w))
+    finally:
+        os._exit(0)
+
+
+def run_one(request: dict[str, Any]) -> dict[str, Any]:
+    """Fork a jailed child for one notebook; collect its lines until done or the deadline."""
+    jail = tempfile.mkdtemp(prefix="riddles-jail-")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        _child(request, jail, w)
+    os.close(w)
+    deadline = time.monotonic() + float(request.get("timeout", 60))
+    data, size, timed_out = [], 0, False
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([r], [], [], left)
+        if not ready:
+            continue
+        block = os.read(r, 65536)
+        if not block:
+            break
+        size += len(block)
+        if size <= MAX_RESULT_BYTES:
+            data.append(block)
+    os.close(r)
+    for target in [pid] + (_jail_pids(jail) if os.geteuid() == 0 else []):
+        try:
+            os.killpg(target, signal.SIGKILL) if target == pid else os.kill(target, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    _, status = os.waitpid(pid, 0)
+    shutil.rmtree(jail, ignore_errors=True)
+    lines = b"".join(data).decode("utf-8", "replace").splitlines()
+    return {"lines": lines, "timed_out": timed_out, "exit": os.waitstatus_to_exitcode(status),
+            "truncated": size > MAX_RESULT_BYTES}
+
+
+def grade_request(request: dict[str, Any]) -> dict[str, Any]:
+    """Grade one submission: each notebook in its own child, then judge here."""
+    from .submission import judge_runs
+
+    runs = []
+    for nb in request["notebooks"]:
+        if "error" in nb:
+            runs.append({"name": nb["name"], "error": nb["error"]})
+            continue
+        sub = {**request, "cells": nb["cells"]}
+        runs.append({"name": nb["name"], **run_one(sub)})
+    return judge_runs(request["student"], runs, request["riddles"], float(request.get("timeout", 60)))
+
+
+def serve() -> None:
+    os.environ.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    _preload()
+    out = sys.stdout
+    out.write(json.dumps({"ready": True}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            answer = grade_request(request)
+        except Exception as e:  # noqa: BLE001 - report, never die on one submission
+            answer = {"student": request.get("student"), "failure": f"{type(e).__name__}: {e}"}
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+
+
+# ---- in the grader ---------------------------------------------------------------------------
+class WorkerCrashed(Exception):
+    """The fork server died or stopped answering."""
+
+
+class ForkServer:
+    """A client for one fork server process (one per grading job)."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.forkserver"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
+            start_new_session=True)
+        ready = self._read(120)
+        if not ready.get("ready"):
+            raise WorkerCrashed("the grading worker did not start")
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            self.stop()
+            raise WorkerCrashed("the grading worker stopped answering")
+        return json.loads(line)
+
+    def grade(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            if self.proc is None or self.proc.poll() is not None:
+                self.start()
+            assert self.proc is not None and self.proc.stdin is not None
+            try:
+                self.proc.stdin.write(json.dumps(request) + "\n")
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                self.stop()
+                raise WorkerCrashed("the grading worker died") from None
+            budget = len(request["notebooks"]) * (float(request.get("timeout", 60)) + 10) + 60
+            return self._read(budget)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.proc.wait()
+            self.proc = None
+
+
+if __name__ == "__main__":
+    serve()
