@@ -24,6 +24,7 @@ from torch import nn
 from .description import Network, Op
 
 MAX_UNITS = 1_000_000
+MAX_PARAMETERS = 10_000_000
 
 
 class CaptureError(Exception):
@@ -414,6 +415,9 @@ def capture(module: Any, arity: int, samples: list[list[float]] | None = None) -
     """Describe `module` as plain data, or raise CaptureError saying what is not allowed."""
     if not isinstance(module, nn.Module):
         raise CaptureError(f"the function returned {type(module).__name__}, not a torch.nn.Module")
+    size = sum(t.numel() for t in list(module.parameters()) + list(module.buffers()))
+    if size > MAX_PARAMETERS:
+        raise CaptureError(f"the network has {size:,} parameters, more than the {MAX_PARAMETERS:,} allowed")
     dtype = module_dtype(module)
     if dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
         raise CaptureError(f"unsupported dtype {dtype}")
