@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -143,10 +145,10 @@ def test_feedback_shows_reports_but_never_hidden_tests(course: Path) -> None:
     pages = list((course / "feedback").rglob("*.html"))
     assert len(pages) == 3 * len(STUDENTS)
     for page in pages:
-        html = page.read_text()
-        # students' own cells may mention riddle_test (the cheats do); the hidden call may not appear
-        assert "BEGIN HIDDEN TESTS" not in html and "riddle_test</span><span class=\"p\">(</span><span class=\"nb\">globals" not in html
-        assert "nbgrader_cells</span> <span class=\"kn\">import</span>" not in html
+        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+        # students' own cells may mention riddle_test (the cheats do); the hidden test code may not appear
+        assert "BEGIN HIDDEN TESTS" not in text
+        assert 'riddle_test(globals()' not in text and "import riddle_test" not in text
     alice = (course / "feedback" / "alice" / ASSIGNMENT / "03-is-even.html").read_text()
     assert "PASS 5/5" in alice and "proven minimum" in alice and "data:image/png" in alice
     carol = (course / "feedback" / "carol" / ASSIGNMENT / "03-is-even.html").read_text()
