@@ -93,6 +93,20 @@ def _die_with_parent() -> None:
         pass
 
 
+def _limit_processes(extra: int) -> None:
+    """Not as root, RLIMIT_NPROC counts all of this user's processes: allow `extra` more."""
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        try:
+            count += entry.isdigit() and os.stat(f"/proc/{entry}").st_uid == uid
+        except OSError:
+            continue
+    try:
+        resource.setrlimit(resource.RLIMIT_NPROC, (count + extra, count + extra))
+    except (ValueError, OSError):
+        pass
+
+
 def _child(request: dict[str, Any], jail: str, w: int) -> None:
     """In the forked child: lock down, run the cells, exit without cleanup handlers."""
     try:
@@ -121,6 +135,7 @@ def _child(request: dict[str, Any], jail: str, w: int) -> None:
             _die_with_parent()  # setuid clears it, so set it (again) afterwards
         else:
             _die_with_parent()
+            _limit_processes(64)
             os.chdir(jail)
         os.environ.clear()
         os.environ.update({"HOME": "/" if os.geteuid() == NOBODY else jail, "MPLBACKEND": "Agg",
