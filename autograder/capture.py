@@ -10,7 +10,6 @@ that it reproduces the candidate's own outputs.
 
 from __future__ import annotations
 
-import operator
 import os
 import re
 from dataclasses import dataclass
@@ -114,10 +113,12 @@ def _walk(obj: Any, fn: Any) -> Any:
 
 
 def _deps_in(obj: Any) -> list[Dep]:
+    """The input-dependent tensors among (nested) arguments, in order."""
     found: list[Dep] = []
-    _walk(obj, lambda o: found.append(o) if isinstance(o, Dep) else o)
     for o in _flatten(obj):
-        if isinstance(o, DepSeq):
+        if isinstance(o, Dep):
+            found.append(o)
+        elif isinstance(o, DepSeq):
             found.extend(o.items)
     return found
 
@@ -207,13 +208,17 @@ class _Builder:
         return Network(self.ops, dtype=str(self.x.dtype).replace("torch.", ""), arity=self.x.shape[1])
 
     def concrete(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
+        """Run the node on the concrete values of its arguments."""
         real = lambda o: o.value if isinstance(o, Dep) else ([d.value for d in o.items] if isinstance(o, DepSeq) else o)  # noqa: E731
-        a, k = _walk(args, real), _walk(kwargs, real)
+        return self.invoke(node, _walk(args, real), _walk(kwargs, real))
+
+    def invoke(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
+        """Run the node's target on the given arguments."""
         if node.op == "call_function":
-            return node.target(*a, **k)  # type: ignore[operator]
+            return node.target(*args, **kwargs)  # type: ignore[operator]
         if node.op == "call_method":
-            return getattr(a[0], str(node.target))(*a[1:], **k)
-        return self.module.get_submodule(str(node.target))(*a, **k)
+            return getattr(args[0], str(node.target))(*args[1:], **kwargs)
+        return self.module.get_submodule(str(node.target))(*args, **kwargs)
 
     def call(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
         deps = _deps_in((args, kwargs))
@@ -264,7 +269,7 @@ class _Builder:
             return self.scale(args[0], np.asarray(-1.0), value)
         if name in ("matmul", "mm", "__matmul__"):
             return self.matmul(args, value)
-        if name in REARRANGE or name == "flatten":
+        if name in REARRANGE:
             return self.rearrange(node, args, kwargs, value)
         raise CaptureError(f"{name} is not allowed: {ALLOWED_TEXT}")
 
@@ -338,7 +343,8 @@ class _Builder:
     def rearrange(self, node: fx.Node, args: Any, kwargs: Any, value: Any) -> Any:
         """Slicing, reshapes, concatenation: replay the op on tensors of element labels."""
         deps = _deps_in((args, kwargs))
-        if name_is_index(node) and isinstance(args[0], DepSeq):
+        name = _name(node)
+        if name == "getitem" and isinstance(args[0], DepSeq):
             return args[0].items[args[1]]
         sizes = [d.value[0].numel() for d in deps]
         per_batch = sum(sizes)
@@ -348,39 +354,27 @@ class _Builder:
             grid = torch.arange(self.batch, dtype=torch.float64)[:, None] * per_batch + offset + torch.arange(s, dtype=torch.float64)[None, :]
             labels[id(d)] = grid.reshape(d.value.shape)
             offset += s
-        if any(isinstance(o, torch.Tensor) for o in _flatten((args, kwargs)) if not isinstance(o, Dep)):
-            if _name(node) not in ("getitem", "index_select"):
-                raise CaptureError(f"{_name(node)} mixes input-dependent tensors with constant tensors")
-        if _name(node) == "getitem" and isinstance(args[1], (Dep, DepSeq)) or any(isinstance(o, Dep) for o in _flatten(args[1:])) and _name(node) in ("getitem", "index_select"):
+        indexing = name in ("getitem", "index_select")
+        if indexing and any(isinstance(o, (Dep, DepSeq)) for o in _flatten(args[1:])):
             raise CaptureError("indexing with an input-dependent index is not allowed")
+        if not indexing and any(isinstance(o, torch.Tensor) for o in _flatten((args, kwargs))):
+            raise CaptureError(f"{name} mixes input-dependent tensors with constant tensors")
         swap = lambda o: labels[id(o)] if isinstance(o, Dep) else o  # noqa: E731
-        result = self.concrete_with(node, _walk(args, swap), _walk(kwargs, swap))
+        result = self.invoke(node, _walk(args, swap), _walk(kwargs, swap))
         values = value if isinstance(value, (list, tuple)) else [value]
         results = result if isinstance(result, (list, tuple)) else [result]
         made = []
         for r, v in zip(results, values):
             if not isinstance(r, torch.Tensor) or r.dim() == 0 or r.shape[0] != self.batch:
-                raise CaptureError(f"{_name(node)} changes the batch dimension")
+                raise CaptureError(f"{name} changes the batch dimension")
             lab = r.reshape(self.batch, -1).to(torch.float64)
             row = torch.arange(self.batch, dtype=torch.float64)[:, None]
             local = lab - row * per_batch
             if bool(((local < 0) | (local >= per_batch)).any()) or not bool((local[0:1] == local).all()):
-                raise CaptureError(f"{_name(node)} mixes the examples of the batch")
+                raise CaptureError(f"{name} mixes the examples of the batch")
             index = local[0].to(torch.int64).numpy().reshape(tuple(r.shape[1:]))
             made.append(self.emit(Op("gather", [d.idx for d in deps], tuple(r.shape[1:]), index=index), v))
         return DepSeq(made) if isinstance(value, (list, tuple)) else made[0]
-
-    def concrete_with(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
-        if node.op == "call_function":
-            return node.target(*args, **kwargs)  # type: ignore[operator]
-        if node.op == "call_method":
-            return getattr(args[0], str(node.target))(*args[1:], **kwargs)
-        return self.module.get_submodule(str(node.target))(*args, **kwargs)
-
-
-def name_is_index(node: fx.Node) -> bool:
-    return _name(node) == "getitem"
-
 
 def _fetch(module: nn.Module, target: str) -> Any:
     obj: Any = module
@@ -440,5 +434,3 @@ def forward_outputs(module: nn.Module, arity: int, samples: list[list[float]]) -
         y = module(x)
     return [float(v) for v in y.reshape(len(samples)).to(torch.float64).tolist()]
 
-
-_ = operator  # fx records Python operators as functions from this module
