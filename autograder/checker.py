@@ -9,7 +9,6 @@ one process, for a student checking their own work.
 from __future__ import annotations
 
 import signal
-import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -111,14 +110,7 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
         except DescriptionError as err:
             verdicts.append(refuse(inst, f"invalid network description: {err}"))
             break
-        outputs = e.get("outputs")
-        samples = public_samples(inst)
-        if not isinstance(outputs, list) or len(outputs) != len(samples) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in outputs):
-            outputs = None
-            verdicts.append(refuse(inst, "the network's own outputs were not reported"))
-            break
-        verdicts.append(verify(inst, net, samples, outputs))
+        verdicts.append(verify(inst, net, e.get("outputs", [])))
         if not verdicts[-1].exact:
             break  # the riddle is lost; larger sizes would only cost time
     if not verdicts:
@@ -136,7 +128,4 @@ def check_function(fn: Callable[..., Any], riddle: str | None = None) -> RiddleR
         raise ValueError(f"unknown riddle {rid!r}: name the function after a riddle ({known}) "
                          "or pass riddle=...")
     spec = RIDDLES[rid]
-    start = time.perf_counter()
-    result = judge(spec, capture_riddle(spec, fn))
-    result.seconds = time.perf_counter() - start  # type: ignore[attr-defined]
-    return result
+    return judge(spec, capture_riddle(spec, fn))

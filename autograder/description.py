@@ -19,8 +19,6 @@ Ops (``args`` are indices of earlier ops):
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,19 +217,3 @@ def from_json(data: Any) -> Network:
             "it must return (batch, 1) or (batch,)")
     notes = [str(n)[:500] for n in data.get("notes", [])][:20] if isinstance(data.get("notes"), list) else []
     return Network(ops, dtype=dtype, arity=arity, notes=notes)
-
-
-def dumps(net: Network) -> str:
-    return json.dumps(net.to_json(), allow_nan=True)
-
-
-def loads(text: str) -> Network:
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:
-        raise DescriptionError(f"not valid JSON: {e}") from None
-    return from_json(data)
-
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

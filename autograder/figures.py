@@ -11,10 +11,6 @@ from .result import RiddleResult
 
 def figure(r: RiddleResult) -> Any:
     """A matplotlib Figure for a riddle result, or None when there is nothing to draw."""
-    import matplotlib
-
-    if matplotlib.get_backend().lower() in ("", "agg") and not _in_notebook():
-        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     if not r.verdicts:
@@ -40,7 +36,6 @@ def figure(r: RiddleResult) -> Any:
     if values is None:
         return None
     d = v.riddle.domains[0]
-    bad_inputs = {tuple(c.input) for c in v.counterexamples}
     if d.arity == 1:
         xs = np.arange(d.lo, d.hi + 1)
         want = v.riddle.target(xs)
@@ -66,15 +61,5 @@ def figure(r: RiddleResult) -> Any:
         ax.set_xlabel("a")
         ax.set_ylabel("b")
         ax.set_title("min_network: error on the public grid")
-    _ = bad_inputs
     fig.tight_layout()
     return fig
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-
-        return get_ipython() is not None
-    except ImportError:
-        return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from fractions import Fraction
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -223,18 +223,22 @@ def _reproduces(net: Network, samples: list[list[int]], theirs: list[float]) -> 
     return ""
 
 
-def verify(riddle: Riddle, net: Network, samples: list[list[int]] | None = None,
-           outputs: list[float] | None = None) -> Verdict:
-    """The verdict on `net` for one riddle instance.  `outputs` are the candidate's own
-    float outputs on `samples`, used to check the capture and to inform the student."""
+def verify(riddle: Riddle, net: Network, outputs: Any = None) -> Verdict:
+    """The verdict on `net` for one riddle instance.  `outputs` (untrusted) are the
+    candidate's own float outputs on `public_samples(riddle)`, used to check the capture
+    and to inform the student; None when there is no candidate to compare with."""
     neurons = net.neurons()
+    samples = public_samples(riddle)
     if net.arity != riddle.arity:
         return refuse(riddle, f"the network takes {net.arity} input(s); this riddle has {riddle.arity}", neurons)
     wrong_act = net.activations() - {riddle.activation}
     if wrong_act:
         return refuse(riddle, f"it uses {', '.join(sorted(wrong_act))} units; this riddle "
                               f"allows {riddle.activation} only", neurons)
-    if samples is not None and outputs is not None:
+    if outputs is not None:
+        if not isinstance(outputs, list) or len(outputs) != len(samples) or not all(
+                isinstance(y, (int, float)) and not isinstance(y, bool) for y in outputs):
+            return refuse(riddle, "the network's own outputs were not reported", neurons)
         problem = _reproduces(net, samples, outputs)
         if problem:
             return refuse(riddle, problem, neurons)
@@ -255,10 +259,13 @@ def verify(riddle: Riddle, net: Network, samples: list[list[int]] | None = None,
             if not ok:
                 break
         v.exact = ok and not v.refused
+        big = riddle.domains[0].hi > 2**62
+        exact_at = exact_output(net, np.asarray(samples, dtype=object if big else np.int64)).fractions()
         public = riddle.domains[0]
         if public.size <= 20_000 and not v.refused:
-            v.public_values = [float(f) for f in exact_output(net, np.asarray(public_samples(riddle)[: public.size])).fractions()]
-    _float_info(riddle, net, v, samples, outputs)
+            v.public_values = [float(f) for f in exact_at[: public.size]]
+        if outputs is not None:
+            _float_info(riddle, net, v, samples, exact_at, outputs)
     if not v.exact and not v.refused and neurons < riddle.lower_bound:
         v.notes.append(f"{neurons} neuron(s) is below the proven minimum of {riddle.lower_bound} "
                        f"({riddle.bound_reason}), so no network this small can be exact")
@@ -272,13 +279,9 @@ def verify(riddle: Riddle, net: Network, samples: list[list[int]] | None = None,
     return v
 
 
-def _float_info(riddle: Riddle, net: Network, v: Verdict, samples: list[list[int]] | None,
-                outputs: list[float] | None) -> None:
+def _float_info(riddle: Riddle, net: Network, v: Verdict, samples: list[list[int]],
+                exact: list[Fraction], outputs: list[float]) -> None:
     """Does the candidate's own forward pass agree with its exact function? (information)"""
-    if samples is None or outputs is None or riddle.rule != "exact":
-        return
-    pts = np.asarray(samples, dtype=object if riddle.domains[0].hi > 2**62 else np.int64)
-    exact = exact_output(net, pts).fractions()
     theirs = np.asarray(outputs, dtype=np.float64)
     agree = [float(e) == t for e, t in zip(exact, theirs)]
     v.float_agrees = all(agree)
