@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .checker import judge
 from .report import text, to_json
-from .result import Report, error
+from .result import Report
 from .riddles import RIDDLES
 from .sandbox import UnusableInput, run_notebook
+from .submission import merge_runs
 
 
 def check_notebook(path: str, *, riddles: list[str] | None = None, timeout: float = 300.0,
@@ -18,17 +18,8 @@ def check_notebook(path: str, *, riddles: list[str] | None = None, timeout: floa
     """Run a notebook in a sandboxed child process and grade every riddle it defines."""
     ids = riddles or list(RIDDLES)
     run = run_notebook(path, ids, timeout=timeout, call_timeout=call_timeout)
-    results = []
-    for rid in ids:
-        if rid in run.captures:
-            results.append(judge(RIDDLES[rid], run.captures[rid]))
-        elif run.timed_out:
-            results.append(error(RIDDLES[rid], f"the notebook did not finish within {timeout:g} s"))
-        elif not run.finished:
-            results.append(error(RIDDLES[rid], f"the notebook's process ended early (exit code {run.exit_code})"))
-        else:
-            results.append(judge(RIDDLES[rid], None))
-    return Report(results, source=str(path))
+    results, _ = merge_runs([(Path(path).name, run)], ids, timeout)
+    return Report([results[rid] for rid in ids], source=str(path))
 
 
 def grade_command(args: argparse.Namespace) -> int:

@@ -30,10 +30,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from typing import Any
 
-MAX_RESULT_BYTES = 32 * 1024 * 1024
+from .sandbox import ChildRun, read_capped
+
 NOBODY = 65534
 CLONE_NEWNET = 0x40000000
 
@@ -147,7 +147,7 @@ def _child(request: dict[str, Any], jail: str, w: int) -> None:
         os._exit(0)
 
 
-def run_one(request: dict[str, Any]) -> dict[str, Any]:
+def run_one(request: dict[str, Any]) -> ChildRun:
     """Fork a jailed child for one notebook; collect its lines until done or the deadline."""
     jail = tempfile.mkdtemp(prefix="riddles-jail-")
     r, w = os.pipe()
@@ -156,23 +156,7 @@ def run_one(request: dict[str, Any]) -> dict[str, Any]:
         os.close(r)
         _child(request, jail, w)
     os.close(w)
-    deadline = time.monotonic() + float(request.get("timeout", 60))
-    data, size, timed_out = [], 0, False
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            timed_out = True
-            break
-        ready, _, _ = select.select([r], [], [], left)
-        if not ready:
-            continue
-        block = os.read(r, 65536)
-        if not block:
-            break
-        size += len(block)
-        if size <= MAX_RESULT_BYTES:
-            data.append(block)
-    os.close(r)
+    data, truncated, timed_out = read_capped(r, float(request.get("timeout", 60)))
     for target in [pid] + (_jail_pids(jail) if os.geteuid() == 0 else []):
         try:
             os.killpg(target, signal.SIGKILL) if target == pid else os.kill(target, signal.SIGKILL)
@@ -180,22 +164,17 @@ def run_one(request: dict[str, Any]) -> dict[str, Any]:
             pass
     _, status = os.waitpid(pid, 0)
     shutil.rmtree(jail, ignore_errors=True)
-    lines = b"".join(data).decode("utf-8", "replace").splitlines()
-    return {"lines": lines, "timed_out": timed_out, "exit": os.waitstatus_to_exitcode(status),
-            "truncated": size > MAX_RESULT_BYTES}
+    return ChildRun.from_output(data, request["riddles"], timed_out=timed_out,
+                                exit_code=os.waitstatus_to_exitcode(status), truncated=truncated)
 
 
 def grade_request(request: dict[str, Any]) -> dict[str, Any]:
     """Grade one submission: each notebook in its own child, then judge here."""
     from .submission import judge_runs
 
-    runs = []
+    runs: list[tuple[str, ChildRun | str]] = []
     for nb in request["notebooks"]:
-        if "error" in nb:
-            runs.append({"name": nb["name"], "error": nb["error"]})
-            continue
-        sub = {**request, "cells": nb["cells"]}
-        runs.append({"name": nb["name"], **run_one(sub)})
+        runs.append((nb["name"], nb["error"] if "error" in nb else run_one({**request, "cells": nb["cells"]})))
     return judge_runs(request["student"], runs, request["riddles"], float(request.get("timeout", 60)))
 
 

@@ -22,11 +22,11 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Integer
 
-from .checker import judge
 from .report import riddle_text
-from .result import RiddleResult, error
+from .result import RiddleResult
 from .riddles import RIDDLES
 from .sandbox import run_cells
+from .submission import merge_runs
 
 PREFIX = "test_"
 
@@ -53,15 +53,7 @@ def grade_notebook_cells(cells: list[NotebookNode], *, timeout: float, call_time
         return {}
     answers = [c.source for c in cells if c.get("cell_type") == "code" and not is_test_cell(c)]
     run = run_cells(answers, ids, timeout=timeout, call_timeout=call_timeout)
-    results = {}
-    for rid in ids:
-        if rid in run.captures:
-            results[rid] = judge(RIDDLES[rid], run.captures[rid])
-        elif run.timed_out:
-            results[rid] = error(RIDDLES[rid], f"the notebook's code did not finish within {timeout:g} s")
-        else:
-            results[rid] = error(RIDDLES[rid], "the notebook's code stopped before this riddle was captured")
-    return results
+    return merge_runs([("the notebook's code", run)], ids, timeout)[0]
 
 
 def figure_png(result: RiddleResult) -> str | None:

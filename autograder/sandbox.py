@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import resource
+import select
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,15 @@ class ChildRun:
     finished: bool = False
     timed_out: bool = False
     exit_code: int | None = None
+    truncated: bool = False  # the child sent more than MAX_RESULT_BYTES
     seconds: float = 0.0
+
+    @classmethod
+    def from_output(cls, data: bytes, riddles: list[str], *, timed_out: bool, exit_code: int | None,
+                    truncated: bool) -> ChildRun:
+        run = cls(timed_out=timed_out, exit_code=exit_code, truncated=truncated)
+        parse_lines(data.split(b"\n"), run, set(riddles))
+        return run
 
     def __repr__(self) -> str:
         return f"ChildRun({len(self.captures)} riddles, finished={self.finished}, timed_out={self.timed_out})"
@@ -86,7 +94,6 @@ def run_cells(cells: list[str], riddles: list[str], *, timeout: float = 120.0,
               cell_timeout: float = 60.0, call_timeout: float = 30.0,
               memory: int = MEMORY_LIMIT) -> ChildRun:
     """Run code cells in a fresh child process and collect its riddle captures."""
-    run = ChildRun()
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="riddles-") as workdir:
         r, w = os.pipe()
@@ -98,21 +105,6 @@ def run_cells(cells: list[str], riddles: list[str], *, timeout: float = 120.0,
             pass_fds=(w,), start_new_session=True,
             preexec_fn=lambda: _limits(int(timeout) + 5, memory))
         os.close(w)
-        chunks: list[bytes] = []
-
-        def reader() -> None:
-            size = 0
-            with os.fdopen(r, "rb") as f:
-                while True:
-                    block = f.read(65536)
-                    if not block:
-                        return
-                    size += len(block)
-                    if size <= MAX_RESULT_BYTES:
-                        chunks.append(block)
-
-        t = threading.Thread(target=reader, daemon=True)
-        t.start()
         request = {"cells": cells, "riddles": riddles, "cell_timeout": cell_timeout,
                    "call_timeout": call_timeout}
         try:
@@ -121,24 +113,40 @@ def run_cells(cells: list[str], riddles: list[str], *, timeout: float = 120.0,
             proc.stdin.close()
         except BrokenPipeError:
             pass
+        data, truncated, timed_out = read_capped(r, timeout)
         try:
-            run.exit_code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            run.timed_out = True
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # the whole group, forks included
-            except ProcessLookupError:
-                pass
-            proc.wait()
-        t.join(timeout=5)
-    _parse(b"".join(chunks), run, set(riddles))
+            os.killpg(proc.pid, signal.SIGKILL)  # the whole group, forks included
+        except ProcessLookupError:
+            pass
+        code = proc.wait()
+    run = ChildRun.from_output(data, riddles, timed_out=timed_out, exit_code=code, truncated=truncated)
     run.seconds = time.monotonic() - start
     return run
 
 
-def _parse(data: bytes, run: ChildRun, riddles: set[str]) -> None:
-    parse_lines(data.split(b"\n"), run, riddles)
+def read_capped(fd: int, seconds: float, cap: int = MAX_RESULT_BYTES) -> tuple[bytes, bool, bool]:
+    """Read `fd` until EOF or `seconds` pass, keeping at most `cap` bytes; closes `fd`.
+    Returns (data, truncated, timed_out)."""
+    deadline = time.monotonic() + seconds
+    chunks, size, timed_out = [], 0, False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            block = os.read(fd, 65536)
+            if not block:
+                break
+            size += len(block)
+            if size <= cap:
+                chunks.append(block)
+    finally:
+        os.close(fd)
+    return b"".join(chunks), size > cap, timed_out
 
 
 def parse_lines(lines: list[bytes] | list[str], run: ChildRun, riddles: set[str]) -> None:

@@ -8,34 +8,37 @@ from .checker import judge
 from .feedback import feedback_html
 from .result import Report, RiddleResult, error
 from .riddles import RIDDLES
-from .sandbox import ChildRun, parse_lines
+from .sandbox import ChildRun
 
 
-def merge_runs(runs: list[dict[str, Any]], riddles: list[str], timeout: float) -> tuple[dict[str, RiddleResult], list[str]]:
-    """Each riddle is taken from the first notebook that defines it; notes say what went wrong."""
+def merge_runs(runs: list[tuple[str, ChildRun | str]], riddles: list[str],
+               timeout: float) -> tuple[dict[str, RiddleResult], list[str]]:
+    """Judge each riddle from the first notebook that defines it.  A run is a ChildRun, or a
+    string saying why the notebook could not be run.  Notes say what went wrong where."""
     captures: dict[str, Any] = {}
     trouble: dict[str, str] = {}
     notes: list[str] = []
-    for r in runs:
-        if "error" in r:
-            notes.append(f"{r['name']}: {r['error']}")
+    for name, run in runs:
+        if isinstance(run, str):
+            notes.append(f"{name}: {run}")
             continue
-        run = ChildRun()
-        parse_lines(r["lines"], run, set(riddles))
-        if r.get("timed_out"):
-            notes.append(f"{r['name']}: stopped after {timeout:g} s")
+        if run.timed_out:
+            stop = f"{name} did not finish within {timeout:g} s"
+            notes.append(f"{name}: stopped after {timeout:g} s")
         elif not run.finished:
-            notes.append(f"{r['name']}: the notebook's process ended early (exit code {r.get('exit')})")
-        if r.get("truncated"):
-            notes.append(f"{r['name']}: its output was cut at the size limit")
-        notes += [f"{r['name']}: {e}" for e in run.cell_errors[:5]]
+            stop = f"{name}: the notebook's process ended early (exit code {run.exit_code})"
+            notes.append(stop)
+        else:
+            stop = ""
+        if run.truncated:
+            notes.append(f"{name}: its output was cut at the size limit")
+        notes += [f"{name}: {e}" for e in run.cell_errors[:5]]
         for rid in riddles:
             data = run.captures.get(rid)
             if data is None:
-                if rid not in trouble and (r.get("timed_out") or not run.finished):
-                    trouble[rid] = f"{r['name']} did not finish before {rid} was captured"
-                continue
-            if rid not in captures or (captures[rid].get("status") == "missing" and data.get("status") != "missing"):
+                if stop:
+                    trouble.setdefault(rid, f"{stop}, before {rid} was captured")
+            elif rid not in captures or (captures[rid].get("status") == "missing" and data.get("status") != "missing"):
                 captures[rid] = data
     results = {}
     for rid in riddles:
@@ -48,7 +51,7 @@ def merge_runs(runs: list[dict[str, Any]], riddles: list[str], timeout: float) -
     return results, notes
 
 
-def judge_runs(student: str, runs: list[dict[str, Any]], riddles: list[str], timeout: float) -> dict[str, Any]:
+def judge_runs(student: str, runs: list[tuple[str, ChildRun | str]], riddles: list[str], timeout: float) -> dict[str, Any]:
     """The answer of a grading worker for one submission (plain JSON)."""
     results, notes = merge_runs(runs, riddles, timeout)
     report = Report([results[rid] for rid in riddles], source=student)
