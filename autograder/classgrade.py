@@ -147,12 +147,12 @@ def grade_class(path: Path, *, out: Path, jobs: int | None = None, timeout: floa
 
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(work, s) for s in todo]
+            futures = {pool.submit(work, s): s for s in todo}
             for fut in as_completed(futures):
+                sub = futures[fut]
                 try:
-                    sub, answer, seconds = fut.result()
+                    _, answer, seconds = fut.result()
                 except Exception as e:  # noqa: BLE001 - record and go on with the class
-                    sub = todo[futures.index(fut)]
                     result.failed[sub.student] = f"{type(e).__name__}: {e}"
                     continue
                 if "failure" in answer or "report" not in answer:

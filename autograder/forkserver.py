@@ -32,7 +32,7 @@ import tempfile
 import threading
 from typing import Any
 
-from .sandbox import ChildRun, read_capped
+from .sandbox import GRADING_ENV, ChildRun, read_capped
 
 NOBODY = 65534
 CLONE_NEWNET = 0x40000000
@@ -138,8 +138,7 @@ def _child(request: dict[str, Any], jail: str, w: int) -> None:
             _limit_processes(64)
             os.chdir(jail)
         os.environ.clear()
-        os.environ.update({"HOME": "/" if os.geteuid() == NOBODY else jail, "MPLBACKEND": "Agg",
-                           "NBGRADER_EXECUTION": "autograde", "RIDDLES_GRADING": "1"})
+        os.environ.update({**GRADING_ENV, "HOME": "/" if os.geteuid() == NOBODY else jail})
         from .child import run_request, writer
 
         run_request(request, writer(w))
@@ -179,7 +178,7 @@ def grade_request(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def serve() -> None:
-    os.environ.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"})
+    os.environ.update(GRADING_ENV)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     _preload()

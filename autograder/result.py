@@ -111,16 +111,32 @@ def _fail_message(riddle: Riddle, verdicts: list[Verdict]) -> str:
     return msg
 
 
+METHOD_TEXT = {"enumeration": "enumerating every input", "line": "exact line analysis"}
+
+
+def _ranges(ns: list[int]) -> str:
+    """1, 2, 3, 5 -> '1..3, 5'."""
+    parts: list[str] = []
+    for n in ns:
+        if parts and parts[-1].split("..")[-1] == str(n - 1):
+            parts[-1] = f"{parts[-1].split('..')[0]}..{n}"
+        else:
+            parts.append(str(n))
+    return ", ".join(parts)
+
+
 def _pass_message(riddle: Riddle, verdicts: list[Verdict], eff: float) -> str:
     word = "Within the tolerance" if riddle.rule == "tolerance" else "Exact"
-    if riddle.id == "is_even_network":
-        ns = [v.riddle.n for v in verdicts]
-        over = [v for v in verdicts if v.neurons > v.riddle.budget]
+    if len(verdicts) > 1:
+        last = verdicts[-1]
+        ns = _ranges([v.riddle.n or 0 for v in verdicts])
+        methods = sorted({METHOD_TEXT[d.method] for v in verdicts for d in v.riddle.domains})
         opt = all(v.neurons <= v.riddle.lower_bound for v in verdicts)
-        msg = (f"{word} for every n in {ns[0]}..20, 32 and 64 (n <= 20 by enumeration of "
-               f"[0, 2^n), 32 and 64 by exact line analysis). Neurons at n = 64: "
-               f"{verdicts[-1].neurons} (proven minimum 64, budget 128)")
+        msg = (f"{word} for every graded n ({ns}), checked by {' and '.join(methods)}. Neurons at "
+               f"n = {last.riddle.n}: {last.neurons} (proven minimum {last.riddle.lower_bound}, "
+               f"budget {last.riddle.budget})")
         msg += ": optimal at every n." if opt else "."
+        over = [v for v in verdicts if v.neurons > v.riddle.budget]
         if over:
             msg += f" Above budget at n = {over[0].riddle.n}: efficiency {eff:.0%}."
         return msg

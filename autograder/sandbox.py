@@ -82,12 +82,16 @@ def _limits(cpu_seconds: int, memory: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+GRADING_ENV = {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "NBGRADER_EXECUTION": "autograde", "RIDDLES_GRADING": "1"}
+"""What every sandboxed child sees, however it is launched (exploration cells and
+self-checks are skipped, plotting is headless, torch stays single-threaded)."""
+
+
 def child_env(workdir: str) -> dict[str, str]:
     keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if k in os.environ}
-    return {**keep, "HOME": workdir, "TMPDIR": workdir, "PYTHONHASHSEED": "0",
-            "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1", "NBGRADER_EXECUTION": "autograde", "RIDDLES_GRADING": "1",
-            "PYTHONWARNINGS": "ignore"}
+    return {**keep, **GRADING_ENV, "HOME": workdir, "TMPDIR": workdir, "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONWARNINGS": "ignore"}
 
 
 def run_cells(cells: list[str], riddles: list[str], *, timeout: float = 120.0,
