@@ -95,8 +95,9 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
     if status != "captured" or not isinstance(entries, list):
         return error(riddle, "the submission sent back malformed data")
     verdicts: list[Verdict] = []
+    graded = instances(riddle)
     by_n = {e.get("n"): e for e in entries if isinstance(e, dict)}
-    for inst in instances(riddle):
+    for inst in graded:
         e = by_n.get(inst.n)
         if e is None:
             break
@@ -115,8 +116,8 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
             break  # the riddle is lost; larger sizes would only cost time
     if not verdicts:
         return error(riddle, "nothing was captured")
-    if len(verdicts) < len(instances(riddle)) and all(v.exact for v in verdicts):
-        return error(riddle, f"only {len(verdicts)} of {len(instances(riddle))} sizes were captured")
+    if len(verdicts) < len(graded) and all(v.exact for v in verdicts):
+        return error(riddle, f"only {len(verdicts)} of {len(graded)} sizes were captured")
     return score(riddle, verdicts)
 
 

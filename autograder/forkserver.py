@@ -20,6 +20,7 @@ answers one JSON line on stdout.  The server itself never runs student code.
 from __future__ import annotations
 
 import ctypes
+import io
 import json
 import os
 import resource
@@ -55,7 +56,7 @@ def _preload() -> None:
     torch.set_num_threads(1)  # forked children must not inherit a thread pool
     fig = plt.figure()
     fig.add_subplot(projection="3d").scatter([0], [0], [0])
-    fig.savefig(__import__("io").BytesIO(), format="png")
+    fig.savefig(io.BytesIO(), format="png")
     plt.close(fig)
 
     from . import child  # noqa: F401 - a jailed child cannot import from disk

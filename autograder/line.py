@@ -19,6 +19,8 @@ from fractions import Fraction
 from math import floor
 from typing import Iterator
 
+import numpy as np
+
 from .description import Network, Op
 
 MAX_ATOMS = 20_000
@@ -85,7 +87,6 @@ def _affine_op(op: Op, ins: list[tuple[list[Fraction], list[Fraction]]],
         return [a + s * b for a, b in zip(pa, pb)], [a + s * b for a, b in zip(qa, qb)]
     if op.op in ("shift", "scale"):
         p, q = ins[0]
-        import numpy as np
         c = [Fraction(float(v)) for v in np.broadcast_to(op.const, op.shape).reshape(-1)]  # type: ignore[arg-type]
         if op.op == "shift":
             return [a + b for a, b in zip(p, c)], list(q)

@@ -137,11 +137,9 @@ def _line(riddle: Riddle, net: Network, d: Domain, v: Verdict) -> bool:
         got = None if f.got is None else float(f.got)
         if f.input is not None:
             v.counterexamples.append(Counterexample([f.input], float(f.expected), got))
-        else:
+        if f.reason != "wrong output" and f.reason not in v.notes:
             v.notes.append(f.reason)
         v.wrong += 1
-    if failures:
-        v.notes.append(failures[0].reason) if failures[0].reason != "wrong output" else None
     return not failures
 
 
