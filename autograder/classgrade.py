@@ -27,6 +27,11 @@ from .sandbox import UnusableInput, read_code_cells
 from .store import ResultStore
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_NOTEBOOKS = 20  # per student; each may run for the whole per-notebook timeout
+
+
+class GradingFailed(Exception):
+    """The grader itself could not grade a submission (not the student's doing)."""
 
 
 @dataclass
@@ -51,6 +56,16 @@ def _safe_name(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:100] or "_"
 
 
+def find_notebooks(folder: Path) -> list[Path]:
+    """The notebooks under a folder, sorted; hidden folders (checkpoints, .git) and symlinks skipped."""
+    found = []
+    for p in folder.rglob("*.ipynb"):
+        rel = p.relative_to(folder).parts
+        if not any(part.startswith(".") for part in rel) and not p.is_symlink() and p.is_file():
+            found.append(p)
+    return sorted(found)
+
+
 def discover(path: Path) -> list[Submission]:
     """Students and their notebooks, in a stable order."""
     if not path.exists():
@@ -63,8 +78,7 @@ def discover(path: Path) -> list[Submission]:
         if entry.is_file() and entry.suffix == ".ipynb":
             subs.append(Submission(entry.stem, [entry]))
         elif entry.is_dir() and not entry.name.startswith("."):
-            notebooks = sorted(p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-            subs.append(Submission(entry.name, notebooks))
+            subs.append(Submission(entry.name, find_notebooks(entry)))
     for s in subs:
         h = hashlib.sha256(f"{__version__}|{sorted(RIDDLES)}".encode())
         for nb in s.notebooks:
@@ -77,19 +91,47 @@ def discover(path: Path) -> list[Submission]:
     return subs
 
 
-def build_request(sub: Submission, timeout: float, call_timeout: float, memory: int) -> dict[str, Any]:
-    notebooks = []
-    for nb in sub.notebooks:
+def build_request(sub: Submission, timeout: float, call_timeout: float, memory: int,
+                  riddles: list[str] | None = None) -> dict[str, Any]:
+    """The plain-JSON request a grading worker answers: the notebooks' code cells and limits."""
+    notebooks: list[dict[str, Any]] = []
+    for nb in sub.notebooks[:MAX_NOTEBOOKS]:
         try:
             if nb.stat().st_size > MAX_NOTEBOOK_BYTES:
                 raise UnusableInput(f"{nb.name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
             notebooks.append({"name": nb.name, "cells": read_code_cells(nb)})
         except UnusableInput as e:
             notebooks.append({"name": nb.name, "error": str(e).replace(str(nb), nb.name)})
+    if len(sub.notebooks) > MAX_NOTEBOOKS:
+        notebooks.append({"name": f"{len(sub.notebooks) - MAX_NOTEBOOKS} more notebook(s)",
+                          "error": f"not graded: only the first {MAX_NOTEBOOKS} notebooks are"})
     if not notebooks:
         notebooks.append({"name": "(none)", "error": "no notebook found"})
-    return {"student": sub.student, "notebooks": notebooks, "riddles": list(RIDDLES),
+    return {"student": sub.student, "notebooks": notebooks, "riddles": riddles or list(RIDDLES),
             "timeout": timeout, "cell_timeout": timeout, "call_timeout": call_timeout, "memory": memory}
+
+
+def grade_submission(student: str, notebooks: list[Path], *, timeout: float = 60.0,
+                     call_timeout: float = 20.0, memory: int = 4 * 1024**3,
+                     riddles: list[str] | None = None) -> dict[str, Any]:
+    """Grade one student's notebooks exactly as `riddles grade` grades each student (a fork-server
+    worker, one jailed child per notebook).  Gradescope's run_autograder and the pytest plugin
+    call this.  Returns the worker's plain-JSON answer; GradingFailed if the grader broke."""
+    request = build_request(Submission(student, notebooks), timeout, call_timeout, memory, riddles)
+    server = ForkServer()
+    try:
+        try:
+            answer = server.grade(request)
+        except WorkerCrashed:  # one retry on a fresh worker, as in grade_class
+            try:
+                answer = server.grade(request)
+            except WorkerCrashed as e:
+                raise GradingFailed(str(e)) from None
+    finally:
+        server.stop()
+    if "failure" in answer or "report" not in answer:
+        raise GradingFailed(str(answer.get("failure", "the grading worker sent no report")))
+    return answer
 
 
 class Progress:

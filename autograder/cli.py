@@ -48,6 +48,27 @@ def grade_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def gradescope_command(args: argparse.Namespace) -> int:
+    from . import gradescope
+
+    if args.action == "run":
+        root = Path(args.root) if args.root else gradescope.root_from_env()
+        data = gradescope.run(root, Path(args.config) if args.config else None)
+        print(f"score {data['score']:g}; results in {root / 'results' / 'results.json'}")
+        return 0
+    try:
+        config = gradescope.GradescopeConfig(
+            timeout=args.timeout, call_timeout=args.call_timeout, memory_gib=args.memory,
+            visibility=args.visibility, torch=args.torch, torch_index=args.torch_index)
+        out = gradescope.build_bundle(Path(args.out), config)
+    except (ValueError, OSError) as e:
+        print(f"riddles: error: {e}", file=sys.stderr)
+        return 2
+    total = sum(r.points.total for r in RIDDLES.values())
+    print(f"wrote {out}: upload it as the assignment's autograder; set its autograder points to {total:g}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riddles", description="Exact grading of hand-written neural networks.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,9 +88,26 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--force", action="store_true", help="grade again what is already graded")
     g.add_argument("--out", default="riddles-grades", help="output folder (default riddles-grades)")
     g.add_argument("--gradebook", action="store_true", help="record scores in the course's nbgrader gradebook")
+    gs = sub.add_parser("gradescope", help="build a Gradescope autograder bundle, or run it in the container")
+    gsub = gs.add_subparsers(dest="action", required=True)
+    b = gsub.add_parser("build", help="write the autograder zip to upload to Gradescope")
+    b.add_argument("--out", default="autograder.zip", help="where to write the zip (default autograder.zip)")
+    b.add_argument("--timeout", type=float, default=60.0, help="seconds per notebook (default 60)")
+    b.add_argument("--call-timeout", type=float, default=20.0, help="seconds per riddle function call (default 20)")
+    b.add_argument("--memory", type=float, default=4.0, help="memory limit per notebook in GiB (default 4)")
+    b.add_argument("--visibility", default="visible", choices=["visible", "after_due_date", "after_published", "hidden"],
+                   help="when students see each riddle's result (default visible)")
+    b.add_argument("--torch", default="torch", help="torch requirement setup.sh installs (default: torch)")
+    b.add_argument("--torch-index", default="https://download.pytorch.org/whl/cpu",
+                   help="package index for torch ('' for PyPI; default: PyTorch's CPU-only wheels)")
+    r = gsub.add_parser("run", help="grade root/submission into root/results/results.json (what run_autograder does)")
+    r.add_argument("--root", default=None, help="the autograder root (default $RIDDLES_AUTOGRADER_ROOT or /autograder)")
+    r.add_argument("--config", default=None, help="the bundle's settings (default root/source/riddles-gradescope.json)")
     args = parser.parse_args(argv)
     if args.command == "grade":
         return grade_command(args)
+    if args.command == "gradescope":
+        return gradescope_command(args)
     if args.command == "check":
         if not Path(args.notebook).is_file():
             print(f"riddles: error: {args.notebook}: no such file", file=sys.stderr)

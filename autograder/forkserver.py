@@ -59,7 +59,7 @@ def _preload() -> None:
     fig.savefig(io.BytesIO(), format="png")
     plt.close(fig)
 
-    from . import child  # noqa: F401 - a jailed child cannot import from disk
+    from . import capture, checker, child, notebook  # noqa: F401 - a jailed child cannot import from disk
     from .checker import capture_riddle
     from .riddles import RIDDLES
 

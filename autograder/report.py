@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import textwrap
 
-from .result import Report, RiddleResult
+from .result import METHOD_TEXT, Report, RiddleResult
+from .verify import Counterexample, Verdict
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "missing": "MISSING"}
 
@@ -45,18 +46,31 @@ def text(report: Report, width: int = 88) -> str:
     return f"{title}\n{'=' * min(width, len(title))}\n{body}\n\n{total}"
 
 
+def md_escape(s: str) -> str:
+    """Student-controlled text (exception messages, quoted source) shown as text, not markup."""
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for ch in "\\`*_[]|#":
+        s = s.replace(ch, "\\" + ch)
+    return s
+
+
+def _counterexample_table(counterexamples: list[Counterexample]) -> list[str]:
+    if not counterexamples:
+        return []
+    out = ["", "| input | expected | got |", "|---|---|---|"]
+    for c in counterexamples:
+        got = "?" if c.got is None else f"{c.got:.6g}"
+        out.append(f"| {', '.join(map(str, c.input))} | {c.expected:g} | {got} |")
+    return out
+
+
 def markdown(r: RiddleResult) -> str:
-    """One riddle's report in Markdown (Gradescope test output, HTML feedback)."""
-    out = [f"**{MARK[r.status]}** ({r.score:g}/{r.max_score:g}): {r.message}"]
+    """One riddle's report in Markdown (Gradescope test output)."""
+    out = [f"**{MARK[r.status]}** ({r.score:g}/{r.max_score:g}): {md_escape(r.message)}"]
     if r.verdicts:
         out.append("")
         out.append(f"- {_neurons_line(r)}")
-    if r.counterexamples:
-        out.append("")
-        out.append("| input | expected | got |\n|---|---|---|")
-        for c in r.counterexamples:
-            got = "?" if c.got is None else f"{c.got:.6g}"
-            out.append(f"| {', '.join(map(str, c.input))} | {c.expected:g} | {got} |")
+    out += _counterexample_table(r.counterexamples)
     if r.riddle.id == "is_even_network" and r.verdicts:
         out.append("")
         out.append("| n | " + " | ".join(str(v.riddle.n) for v in r.verdicts) + " |")
@@ -69,3 +83,41 @@ def markdown(r: RiddleResult) -> str:
 
 def to_json(report: Report) -> str:
     return json.dumps(report.to_json(), indent=2)
+
+
+def _verdict_line(v: Verdict) -> str:
+    return f"neurons {v.neurons} | proven minimum {v.riddle.lower_bound} | budget {v.riddle.budget}"
+
+
+def parts(r: RiddleResult) -> list[dict[str, object]]:
+    """One entry per graded instance of a riddle that has several (each n of
+    `is_even_network`): its status ("pass", "fail" or "unchecked") and its report as text and
+    Markdown.  A riddle with one instance has no parts; its result is the whole story."""
+    from .riddles import instances
+
+    graded = instances(r.riddle)
+    if len(graded) < 2:
+        return []
+    by_n = {v.riddle.n: v for v in r.verdicts}
+    first_bad = next((v for v in r.verdicts if not v.exact), None)
+    out: list[dict[str, object]] = []
+    for inst in graded:
+        v = by_n.get(inst.n)
+        if v is not None and v.exact:
+            said = f"Exact on {' and '.join(v.checked)}, checked by {METHOD_TEXT[inst.domains[0].method]}."
+            status, table = "pass", []
+        elif v is not None:  # the first failing size: the riddle's message is about it
+            said, status, table = r.message, "fail", _counterexample_table(v.counterexamples)
+        else:
+            said = "Not checked: " + (f"{r.riddle.id} already fails at n = {first_bad.riddle.n}, so larger "
+                                      "sizes were not checked." if first_bad else r.message)
+            out.append({"n": inst.n, "status": "unchecked", "text": said, "markdown": md_escape(said)})
+            continue
+        out.append({"n": inst.n, "status": status, "text": f"{said} {_verdict_line(v)}.",
+                    "markdown": "\n".join([md_escape(said), "", f"- {_verdict_line(v)}", *table])})
+    return out
+
+
+def rendered(r: RiddleResult) -> dict[str, object]:
+    """What every front end shows for one riddle: plain text, Markdown and the parts."""
+    return {"text": riddle_text(r), "markdown": markdown(r), "parts": parts(r)}

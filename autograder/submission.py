@@ -6,6 +6,7 @@ from typing import Any
 
 from .checker import judge
 from .feedback import feedback_html
+from .report import rendered
 from .result import Report, RiddleResult, error
 from .riddles import RIDDLES
 from .sandbox import ChildRun
@@ -16,6 +17,7 @@ def merge_runs(runs: list[tuple[str, ChildRun | str]], riddles: list[str],
     """Judge each riddle from the first notebook that defines it.  A run is a ChildRun, or a
     string saying why the notebook could not be run.  Notes say what went wrong where."""
     captures: dict[str, Any] = {}
+    source: dict[str, str] = {}  # riddle -> the notebook it is graded from
     trouble: dict[str, str] = {}
     notes: list[str] = []
     for name, run in runs:
@@ -39,7 +41,9 @@ def merge_runs(runs: list[tuple[str, ChildRun | str]], riddles: list[str],
                 if stop:
                     trouble.setdefault(rid, f"{stop}, before {rid} was captured")
             elif rid not in captures or (captures[rid].get("status") == "missing" and data.get("status") != "missing"):
-                captures[rid] = data
+                captures[rid], source[rid] = data, name
+            elif data.get("status") != "missing":
+                notes.append(f"{rid} is defined in {source[rid]} and in {name}: graded from {source[rid]}")
     results = {}
     for rid in riddles:
         if rid in captures and not (captures[rid].get("status") == "missing" and rid in trouble):
@@ -56,4 +60,5 @@ def judge_runs(student: str, runs: list[tuple[str, ChildRun | str]], riddles: li
     results, notes = merge_runs(runs, riddles, timeout)
     report = Report([results[rid] for rid in riddles], source=student)
     return {"student": student, "report": report.to_json(), "notes": notes[:30],
-            "html": feedback_html(student, report, notes)}
+            "html": feedback_html(student, report, notes),
+            "rendered": {rid: rendered(results[rid]) for rid in riddles}}

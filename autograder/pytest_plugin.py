@@ -1,0 +1,172 @@
+"""A pytest plugin: `pytest --submission PATH` grades a riddle notebook (or a folder of them).
+
+It adds one test per riddle and one per graded n of `is_even_network`.  The first of them to
+run grades the submission once, with `classgrade.grade_submission` (the fork-server worker and
+jailed children of `riddles grade`, so the same scores); each test then reports its part of
+that one answer.  A test fails with the riddle's report as its message (no traceback);
+a size of `is_even_network` that was never checked is skipped with the reason.  Scores go
+into each test's `user_properties` (so into JUnit XML) and a summary ends the run.
+
+Registered through the `pytest11` entry point.  Without `--submission` it only adds its
+options: importing it loads no torch and no grader.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+GROUP = "neuron-riddles"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(GROUP, "grading a riddle notebook (neuron-riddles)")
+    group.addoption("--submission", default=None, metavar="PATH",
+                    help="grade this notebook, or every notebook under this folder, as one submission")
+    group.addoption("--riddles-timeout", type=float, default=60.0, metavar="SECONDS",
+                    help="seconds per notebook (default 60)")
+    group.addoption("--riddles-call-timeout", type=float, default=20.0, metavar="SECONDS",
+                    help="seconds per call of a riddle function (default 20)")
+    group.addoption("--riddles-memory", type=float, default=4.0, metavar="GIB",
+                    help="memory limit per notebook in GiB (default 4)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("submission")
+    if path is None:
+        return
+    p = Path(path)
+    if not p.exists():
+        raise pytest.UsageError(f"--submission {path}: no such file or directory")
+    if p.is_file() and p.suffix != ".ipynb":
+        raise pytest.UsageError(f"--submission {path}: not a notebook (.ipynb) or a folder")
+    limits = [config.getoption(o) for o in ("riddles_timeout", "riddles_call_timeout", "riddles_memory")]
+    if not all(v > 0 for v in limits):
+        raise pytest.UsageError("--riddles-timeout, --riddles-call-timeout and --riddles-memory must be positive")
+    config.pluginmanager.register(SubmissionGrader(p, *limits), "neuron-riddles-grader")
+
+
+class RiddleFailed(Exception):
+    """A riddle (or one size of it) is not solved; the message is its report."""
+
+
+class SubmissionGrader:
+    """Grades the submission once, on first need, and hands each test its part."""
+
+    def __init__(self, path: Path, timeout: float, call_timeout: float, memory_gib: float) -> None:
+        self.path, self.timeout, self.call_timeout = path, timeout, call_timeout
+        self.memory = int(memory_gib * 1024**3)
+        self.wanted: list[str] = []
+        self._answer: dict[str, Any] | None = None
+        self._failure = ""
+
+    @pytest.hookimpl(tryfirst=True)  # before -k / -m deselect, so they apply to our tests too
+    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
+        from .riddles import RIDDLES, instances
+
+        node = SubmissionNode.from_parent(session, name=self.path.name or str(self.path))
+        for rid, riddle in RIDDLES.items():
+            items.append(RiddleItem.from_parent(node, name=rid, grader=self, riddle=rid))
+            graded = instances(riddle)
+            if len(graded) > 1:
+                items += [PartItem.from_parent(node, name=f"{rid}[n={inst.n}]", grader=self, riddle=rid, n=inst.n)
+                          for inst in graded]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        chosen = {it.riddle for it in session.items if isinstance(it, (RiddleItem, PartItem))}
+        from .riddles import RIDDLES
+
+        self.wanted = [rid for rid in RIDDLES if rid in chosen]
+
+    def answer(self) -> dict[str, Any]:
+        from .classgrade import GradingFailed, find_notebooks, grade_submission
+
+        if self._answer is None and not self._failure:
+            notebooks = [self.path] if self.path.is_file() else find_notebooks(self.path)
+            if not notebooks:
+                self._failure = f"no notebook (.ipynb) found under {self.path}"
+            else:
+                try:
+                    self._answer = grade_submission(
+                        self.path.stem or "submission", notebooks, timeout=self.timeout,
+                        call_timeout=self.call_timeout, memory=self.memory, riddles=self.wanted or None)
+                except GradingFailed as e:
+                    self._failure = f"the grader failed: {e}"
+        if self._failure:
+            raise RiddleFailed(self._failure)
+        assert self._answer is not None
+        return self._answer
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self._answer is None:
+            if self._failure:
+                terminalreporter.write_sep("=", f"{GROUP}: not graded")
+                terminalreporter.write_line(self._failure)
+            return
+        report = self._answer["report"]
+        terminalreporter.write_sep("=", f"{GROUP}: {report['score']:g} / {report['max_score']:g} points")
+        for r in report["riddles"]:
+            terminalreporter.write_line(f"{r['id']:<18} {r['status']:<8} {r['score']:g} / {r['max_score']:g}")
+        for note in self._answer.get("notes", []):
+            terminalreporter.write_line(f"note: {note}")
+
+
+class SubmissionNode(pytest.Collector):
+    """The parent of the riddle tests (they are made by the grader, not collected from files)."""
+
+    def collect(self) -> list[pytest.Item]:  # pragma: no cover - never walked by pytest
+        return []
+
+
+class _RiddleTest(pytest.Item):
+    def __init__(self, *, grader: SubmissionGrader, riddle: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.grader, self.riddle = grader, riddle
+
+    def _result(self) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        answer = self.grader.answer()
+        by_id = {r["id"]: r for r in answer["report"]["riddles"]}
+        if self.riddle not in by_id:
+            raise RiddleFailed(f"{self.riddle} was not graded")
+        return by_id[self.riddle], answer["rendered"][self.riddle], list(answer.get("notes", []))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, RiddleFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, None, str]:
+        return self.grader.path, None, self.name
+
+
+class RiddleItem(_RiddleTest):
+    """One riddle: passes when the riddle is solved (points may still be short of full)."""
+
+    def runtest(self) -> None:
+        result, shown, notes = self._result()
+        self.user_properties += [("score", result["score"]), ("max_score", result["max_score"])]
+        if result["status"] != "pass":
+            extra = "" if result["status"] == "fail" else "".join(f"\n  note: {n}" for n in notes)
+            raise RiddleFailed(shown["text"] + extra)
+
+
+class PartItem(_RiddleTest):
+    """One graded size n of a riddle with several (is_even_network)."""
+
+    def __init__(self, *, n: int, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.n = n
+
+    def runtest(self) -> None:
+        _, shown, _ = self._result()
+        part = next((p for p in shown["parts"] if p["n"] == self.n), None)
+        if part is None:
+            raise RiddleFailed(f"{self.riddle} at n = {self.n} was not graded")
+        said = textwrap.fill(str(part["text"]), 88, initial_indent="  ", subsequent_indent="  ")
+        if part["status"] == "unchecked":
+            pytest.skip(str(part["text"]))
+        if part["status"] != "pass":
+            raise RiddleFailed(f"{self.riddle}({self.n}):\n{said}")
