@@ -210,7 +210,7 @@ class ForkServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.forkserver"], stdin=subprocess.PIPE,
+            [sys.executable, "-I", "-m", "autograder.forkserver"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
             start_new_session=True)
         ready = self._read(120)

@@ -65,15 +65,23 @@ class SubmissionGrader:
 
     @pytest.hookimpl(tryfirst=True)  # before -k / -m deselect, so they apply to our tests too
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
-        from .riddles import RIDDLES, instances
+        """Collect the riddle tests through pytest's own collection hooks (so reporters count
+        them), under one node named after the submission."""
+        name = self.path.name or str(self.path)
+        node = SubmissionNode.from_parent(session, name=name, nodeid=name, grader=self)
+        node.ihook.pytest_collectstart(collector=node)
+        report = node.ihook.pytest_make_collect_report(collector=node)
+        node.ihook.pytest_collectreport(report=report)
+        items += [x for x in report.result if isinstance(x, pytest.Item)]
 
-        node = SubmissionNode.from_parent(session, name=self.path.name or str(self.path))
-        for rid, riddle in RIDDLES.items():
-            items.append(RiddleItem.from_parent(node, name=rid, grader=self, riddle=rid))
-            graded = instances(riddle)
-            if len(graded) > 1:
-                items += [PartItem.from_parent(node, name=f"{rid}[n={inst.n}]", grader=self, riddle=rid, n=inst.n)
-                          for inst in graded]
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """A size that was never checked is skipped: report it at the submission, not at the
+        line of this plugin that raised the skip."""
+        report = yield
+        if isinstance(item, PartItem) and report.skipped and isinstance(report.longrepr, tuple):
+            report.longrepr = (item.parent.name if item.parent else "", None, report.longrepr[2])
+        return report
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         chosen = {it.riddle for it in session.items if isinstance(it, (RiddleItem, PartItem))}
@@ -115,10 +123,23 @@ class SubmissionGrader:
 
 
 class SubmissionNode(pytest.Collector):
-    """The parent of the riddle tests (they are made by the grader, not collected from files)."""
+    """The submission: one test per riddle, and one per graded size of a riddle with several."""
 
-    def collect(self) -> list[pytest.Item]:  # pragma: no cover - never walked by pytest
-        return []
+    def __init__(self, *, grader: SubmissionGrader, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.grader = grader
+
+    def collect(self) -> list[pytest.Item]:
+        from .riddles import RIDDLES, instances
+
+        out: list[pytest.Item] = []
+        for rid, riddle in RIDDLES.items():
+            out.append(RiddleItem.from_parent(self, name=rid, grader=self.grader, riddle=rid))
+            graded = instances(riddle)
+            if len(graded) > 1:
+                out += [PartItem.from_parent(self, name=f"{rid}[n={inst.n}]", grader=self.grader, riddle=rid,
+                                             n=inst.n) for inst in graded]
+        return out
 
 
 class _RiddleTest(pytest.Item):

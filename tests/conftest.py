@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["pytester"]
 
 
 def make_notebook(path: Path, *cells: str) -> Path:

@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import jsonschema
@@ -246,3 +247,28 @@ def test_gradescope_scores_equal_riddles_grade_scores(bundle: Path, tmp_path: Pa
         assert data["score"] == report["score"]
         assert {rid: t["score"] for rid, t in riddle_tests(data).items()} == \
             {r["id"]: r["score"] for r in report["riddles"]}
+
+
+def test_setup_sh_installs_the_grader_that_run_autograder_uses(tmp_path: Path) -> None:
+    """The whole path on Gradescope: build, unpack, setup.sh (a fresh virtual env with the
+    shipped package), then run_autograder with that env, not this one.  torch comes from the
+    local disk here (Gradescope would use PyTorch's CPU index)."""
+    torch_version = metadata.version("torch").split("+")[0]
+    out = tmp_path / "autograder.zip"
+    proc = riddles_cli("gradescope", "build", "--out", str(out), "--torch", f"torch=={torch_version}",
+                       "--torch-index", "")
+    assert proc.returncode == 0, proc.stderr
+    root = unpack(out, tmp_path / "autograder")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
+    setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], cwd=root / "source", capture_output=True,
+                           text=True, timeout=1800, env={**env, "RIDDLES_AUTOGRADER_ROOT": str(root)})
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    assert "installed neuron-riddles" in setup.stdout
+    python = root / "venv" / "bin" / "python"
+    where = subprocess.run([str(python), "-I", "-c", "import autograder; print(autograder.__file__)"],
+                           capture_output=True, text=True, check=True, cwd=root).stdout
+    assert where.startswith(str(root / "venv"))  # the bundle's copy, not this checkout
+    make_submission(RELEASE, root / "submission", {**ANSWERS, "answer_lt10_relu": MISTAKES["answer_lt10_relu"]})
+    data = run_autograder(root, python=str(python))
+    check_consistent(data)
+    assert data["score"] == FULL - RIDDLES["lt10_relu"].points.total
