@@ -32,6 +32,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seconds per call of a riddle function (default 20)")
     group.addoption("--riddles-memory", type=float, default=4.0, metavar="GIB",
                     help="memory limit per notebook in GiB (default 4)")
+    group.addoption("--riddles-full-points", action="store_true",
+                    help="a riddle's test passes only with all its points (exact and within the neuron budget)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,7 +48,8 @@ def pytest_configure(config: pytest.Config) -> None:
     limits = [config.getoption(o) for o in ("riddles_timeout", "riddles_call_timeout", "riddles_memory")]
     if not all(v > 0 for v in limits):
         raise pytest.UsageError("--riddles-timeout, --riddles-call-timeout and --riddles-memory must be positive")
-    config.pluginmanager.register(SubmissionGrader(p, *limits), "neuron-riddles-grader")
+    grader = SubmissionGrader(p, *limits, full_points=config.getoption("riddles_full_points"))
+    config.pluginmanager.register(grader, "neuron-riddles-grader")
 
 
 class RiddleFailed(Exception):
@@ -56,8 +59,9 @@ class RiddleFailed(Exception):
 class SubmissionGrader:
     """Grades the submission once, on first need, and hands each test its part."""
 
-    def __init__(self, path: Path, timeout: float, call_timeout: float, memory_gib: float) -> None:
-        self.path, self.timeout, self.call_timeout = path, timeout, call_timeout
+    def __init__(self, path: Path, timeout: float, call_timeout: float, memory_gib: float,
+                 full_points: bool = False) -> None:
+        self.path, self.timeout, self.call_timeout, self.full_points = path, timeout, call_timeout, full_points
         self.memory = int(memory_gib * 1024**3)
         self.wanted: list[str] = []
         self._answer: dict[str, Any] | None = None
@@ -164,7 +168,8 @@ class _RiddleTest(pytest.Item):
 
 
 class RiddleItem(_RiddleTest):
-    """One riddle: passes when the riddle is solved (points may still be short of full)."""
+    """One riddle: passes when the riddle is solved (with --riddles-full-points: with all its
+    points, so also within the neuron budget)."""
 
     def runtest(self) -> None:
         result, shown, notes = self._result()
@@ -172,6 +177,8 @@ class RiddleItem(_RiddleTest):
         if result["status"] != "pass":
             extra = "" if result["status"] == "fail" else "".join(f"\n  note: {n}" for n in notes)
             raise RiddleFailed(shown["text"] + extra)
+        if self.grader.full_points and result["score"] < result["max_score"]:
+            raise RiddleFailed(shown["text"] + "\n  (--riddles-full-points: exact, but short of all its points)")
 
 
 class PartItem(_RiddleTest):

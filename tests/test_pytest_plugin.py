@@ -142,3 +142,28 @@ def test_a_fake_grader_in_the_students_repo_is_not_run(pytester: pytest.Pytester
                           timeout=600)
     assert proc.returncode == pytest.ExitCode.TESTS_FAILED, proc.stdout[-3000:]
     assert "not defined" in proc.stdout and "forged" not in proc.stdout
+
+
+OVER_BUDGET = '''
+import torch
+from torch import nn
+
+def lt10_relu():
+    net = nn.Sequential(nn.Linear(1, 3), nn.ReLU(), nn.Linear(3, 1))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[-1.0], [-1.0], [0.0]]))
+        net[0].bias.copy_(torch.tensor([10.0, 9.0, 0.0]))
+        net[2].weight.copy_(torch.tensor([[1.0, -1.0, 0.0]]))
+        net[2].bias.zero_()
+    return net
+'''
+
+
+def test_full_points_option_fails_an_exact_network_over_budget(pytester: pytest.Pytester) -> None:
+    nb = make_notebook(pytester.path / "nb.ipynb", OVER_BUDGET)
+    plain = run(pytester, "--submission", str(nb), "-k", "lt10_relu")
+    plain.assert_outcomes(passed=1, deselected=N_TESTS - 1)
+    strict = run(pytester, "--submission", str(nb), "-k", "lt10_relu", "--riddles-full-points")
+    strict.assert_outcomes(failed=1, deselected=N_TESTS - 1)
+    out = " ".join(strict.stdout.str().split())
+    assert "over budget" in out and "short of all its points" in out

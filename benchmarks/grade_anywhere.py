@@ -1,0 +1,78 @@
+"""Per-submission cost of the Gradescope bundle and the pytest plugin, end to end.
+
+Builds the bundle, unpacks it into a temporary root laid out like /autograder and runs its
+run_autograder (with this environment's Python) on a correct and on a flawed submission of
+the three released notebooks; then runs `pytest --submission` on the same notebooks.  Each
+timing is a whole process: Python start, torch import in the grading worker, three jailed
+notebooks, judging, writing results.  Prints figures; asserts nothing about time.
+
+    python -m benchmarks.grade_anywhere [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from autograder.gradescope import GradescopeConfig, build_bundle
+from solutions.submissions import MISTAKES, make_submission, reference_answers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, expect: int = 0) -> float:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, timeout=900, cwd=cwd, env=env)
+    if proc.returncode != expect:
+        raise SystemExit(f"{cmd[0]} exited {proc.returncode}, expected {expect}")
+    return time.perf_counter() - t
+
+
+def _summary(label: str, times: list[float]) -> str:
+    return (f"{label:<44} median {statistics.median(times):6.2f} s  min {min(times):6.2f} s  "
+            f"max {max(times):6.2f} s  ({len(times)} runs)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    answers = reference_answers(ROOT / "source" / "riddles")
+    work = Path(tempfile.mkdtemp(prefix="riddles-bench-"))
+    try:
+        zip_path = build_bundle(work / "autograder.zip", GradescopeConfig())
+        print(f"bundle: {zip_path.stat().st_size / 1024:.0f} KiB")
+        for label, ans in (("correct", answers), ("flawed", {**answers, **MISTAKES})):
+            sub = make_submission(ROOT / "assignments" / "riddles", work / f"sub-{label}", ans)
+            root = work / f"ag-{label}"
+            (root / "source").mkdir(parents=True)
+            with zipfile.ZipFile(zip_path) as zf:
+                zf.extractall(root / "source")
+            shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+            (root / "run_autograder").chmod(0o755)
+            shutil.copytree(sub, root / "submission")
+            env = {**os.environ, "RIDDLES_AUTOGRADER_ROOT": str(root), "RIDDLES_PYTHON": sys.executable}
+            gs = [_timed([str(root / "run_autograder")], root, env) for _ in range(args.repeat)]
+            score = json.loads((root / "results" / "results.json").read_text())["score"]
+            print(_summary(f"run_autograder, {label} (score {score:g})", gs))
+            cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--submission", str(sub)]
+            pt = [_timed(cmd, work, expect=0 if label == "correct" else 1) for _ in range(args.repeat)]
+            print(_summary(f"pytest --submission, {label}", pt))
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"largest single process seen (ru_maxrss of children): {peak:.0f} MiB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
