@@ -64,7 +64,11 @@ class GradescopeConfig:
 # ---- building the bundle ---------------------------------------------------------------------
 def _dependencies() -> list[str]:
     """The package's runtime requirements, read from its installed metadata."""
-    reqs = metadata.requires("neuron-riddles") or []
+    try:
+        reqs = metadata.requires("neuron-riddles") or []
+    except metadata.PackageNotFoundError:
+        raise ValueError("neuron-riddles is not installed here (run `make setup`), so its "
+                         "dependencies for the bundle are unknown") from None
     return [r for r in reqs if "extra ==" not in r]
 
 
@@ -209,8 +213,9 @@ def run(root: Path, config_path: Path | None = None) -> dict[str, Any]:
                    "upload your riddle notebook(s)")
             answer = judge_runs("submission", [("submission", why)], list(RIDDLES), config.timeout)
         data = results_json(answer, notebooks=names, seconds=time.monotonic() - start, config=config)
-    except GradingFailed as e:
-        data = failure_json(f"The autograder failed ({e}). This is not a verdict on your notebook: "
+    except Exception as e:  # noqa: BLE001 - the grader broke (GradingFailed or a bug): say so, still write
+        why = str(e) if isinstance(e, GradingFailed) else f"{type(e).__name__}: {e}"
+        data = failure_json(f"The autograder failed ({why}). This is not a verdict on your notebook: "
                             "please submit again, or tell your instructor.", time.monotonic() - start)
     _write(results, data)
     return data
