@@ -45,10 +45,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--submission {path}: no such file or directory")
     if p.is_file() and p.suffix != ".ipynb":
         raise pytest.UsageError(f"--submission {path}: not a notebook (.ipynb) or a folder")
-    limits = [config.getoption(o) for o in ("riddles_timeout", "riddles_call_timeout", "riddles_memory")]
-    if not all(v > 0 for v in limits):
+    timeout, call_timeout, memory = (float(config.getoption(o)) for o in
+                                     ("riddles_timeout", "riddles_call_timeout", "riddles_memory"))
+    if min(timeout, call_timeout, memory) <= 0:
         raise pytest.UsageError("--riddles-timeout, --riddles-call-timeout and --riddles-memory must be positive")
-    grader = SubmissionGrader(p, *limits, full_points=config.getoption("riddles_full_points"))
+    grader = SubmissionGrader(p, timeout, call_timeout, memory, full_points=config.getoption("riddles_full_points"))
     config.pluginmanager.register(grader, "neuron-riddles-grader")
 
 
