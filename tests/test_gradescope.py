@@ -272,3 +272,12 @@ def test_setup_sh_installs_the_grader_that_run_autograder_uses(tmp_path: Path) -
     data = run_autograder(root, python=str(python))
     check_consistent(data)
     assert data["score"] == FULL - RIDDLES["lt10_relu"].points.total
+
+
+def test_the_visibility_chosen_at_build_time_is_on_every_test(tmp_path: Path) -> None:
+    out = tmp_path / "autograder.zip"
+    assert riddles_cli("gradescope", "build", "--out", str(out), "--visibility", "after_due_date").returncode == 0
+    root = unpack(out, tmp_path / "autograder")
+    data = run_autograder(root)  # an empty submission: graded without starting a worker
+    assert {t["visibility"] for t in data["tests"]} == {"after_due_date"}
+    assert len(data["tests"]) == N_TESTS and data["score"] == 0
