@@ -92,19 +92,21 @@ def discover(path: Path) -> list[Submission]:
 
 
 def build_request(sub: Submission, timeout: float, call_timeout: float, memory: int,
-                  riddles: list[str] | None = None) -> dict[str, Any]:
+                  riddles: list[str] | None = None, max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
     """The plain-JSON request a grading worker answers: the notebooks' code cells and limits."""
     notebooks: list[dict[str, Any]] = []
-    for nb in sub.notebooks[:MAX_NOTEBOOKS]:
+    for nb in sub.notebooks[:max_notebooks]:
         try:
             if nb.stat().st_size > MAX_NOTEBOOK_BYTES:
                 raise UnusableInput(f"{nb.name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
             notebooks.append({"name": nb.name, "cells": read_code_cells(nb)})
         except UnusableInput as e:
             notebooks.append({"name": nb.name, "error": str(e).replace(str(nb), nb.name)})
-    if len(sub.notebooks) > MAX_NOTEBOOKS:
-        notebooks.append({"name": f"{len(sub.notebooks) - MAX_NOTEBOOKS} more notebook(s)",
-                          "error": f"not graded: only the first {MAX_NOTEBOOKS} notebooks are"})
+    rest = sub.notebooks[max_notebooks:]
+    if rest:
+        shown = ", ".join(p.name for p in rest[:5]) + (f" and {len(rest) - 5} more" if len(rest) > 5 else "")
+        notebooks.append({"name": shown, "error": f"not graded: only the first {max_notebooks} notebooks "
+                                                  "(in path order) are graded"})
     if not notebooks:
         notebooks.append({"name": "(none)", "error": "no notebook found"})
     return {"student": sub.student, "notebooks": notebooks, "riddles": riddles or list(RIDDLES),
@@ -113,11 +115,11 @@ def build_request(sub: Submission, timeout: float, call_timeout: float, memory: 
 
 def grade_submission(student: str, notebooks: list[Path], *, timeout: float = 60.0,
                      call_timeout: float = 20.0, memory: int = 4 * 1024**3,
-                     riddles: list[str] | None = None) -> dict[str, Any]:
+                     riddles: list[str] | None = None, max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
     """Grade one student's notebooks exactly as `riddles grade` grades each student (a fork-server
     worker, one jailed child per notebook).  Gradescope's run_autograder and the pytest plugin
     call this.  Returns the worker's plain-JSON answer; GradingFailed if the grader broke."""
-    request = build_request(Submission(student, notebooks), timeout, call_timeout, memory, riddles)
+    request = build_request(Submission(student, notebooks), timeout, call_timeout, memory, riddles, max_notebooks)
     server = ForkServer()
     try:
         try:

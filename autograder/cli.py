@@ -59,7 +59,8 @@ def gradescope_command(args: argparse.Namespace) -> int:
     try:
         config = gradescope.GradescopeConfig(
             timeout=args.timeout, call_timeout=args.call_timeout, memory_gib=args.memory,
-            visibility=args.visibility, torch=args.torch, torch_index=args.torch_index)
+            max_notebooks=args.max_notebooks, visibility=args.visibility, torch=args.torch,
+            torch_index=args.torch_index)
         out = gradescope.build_bundle(Path(args.out), config)
     except (ValueError, OSError) as e:
         print(f"riddles: error: {e}", file=sys.stderr)
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--timeout", type=float, default=60.0, help="seconds per notebook (default 60)")
     b.add_argument("--call-timeout", type=float, default=20.0, help="seconds per riddle function call (default 20)")
     b.add_argument("--memory", type=float, default=4.0, help="memory limit per notebook in GiB (default 4)")
+    b.add_argument("--max-notebooks", type=int, default=5, help="notebooks graded per submission (default 5)")
     b.add_argument("--visibility", default="visible", choices=["visible", "after_due_date", "after_published", "hidden"],
                    help="when students see each riddle's result (default visible)")
     b.add_argument("--torch", default="torch", help="torch requirement setup.sh installs (default: torch)")

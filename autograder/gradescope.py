@@ -40,13 +40,14 @@ class GradescopeConfig:
     timeout: float = 60.0  # seconds per notebook
     call_timeout: float = 20.0  # seconds per call of a riddle function
     memory_gib: float = 4.0  # memory limit per notebook
+    max_notebooks: int = 5  # graded per submission (more are named in a note, not run)
     visibility: str = "visible"  # of each riddle's test result
     torch: str = "torch"  # what setup.sh installs for torch ...
     torch_index: str = "https://download.pytorch.org/whl/cpu"  # ... and from where ("" = PyPI)
 
     def __post_init__(self) -> None:
-        if not (self.timeout > 0 and self.call_timeout > 0 and self.memory_gib > 0):
-            raise ValueError("timeout, call_timeout and memory_gib must be positive")
+        if not (self.timeout > 0 and self.call_timeout > 0 and self.memory_gib > 0 and self.max_notebooks > 0):
+            raise ValueError("timeout, call_timeout, memory_gib and max_notebooks must be positive")
         if self.visibility not in VISIBILITIES:
             raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
 
@@ -200,11 +201,12 @@ def run(root: Path, config_path: Path | None = None) -> dict[str, Any]:
         return data
     submission = root / "submission"
     notebooks = find_notebooks(submission) if submission.is_dir() else []
-    names = [p.relative_to(submission).as_posix() for p in notebooks]
+    names = [p.relative_to(submission).as_posix() for p in notebooks][:config.max_notebooks]
     try:
         if notebooks:
             answer = grade_submission("submission", notebooks, timeout=config.timeout,
-                                      call_timeout=config.call_timeout, memory=int(config.memory_gib * 1024**3))
+                                      call_timeout=config.call_timeout, memory=int(config.memory_gib * 1024**3),
+                                      max_notebooks=config.max_notebooks)
         else:
             seen = sorted(p.relative_to(submission).as_posix() for p in submission.rglob("*") if p.is_file()) \
                 if submission.is_dir() else []

@@ -174,6 +174,16 @@ def test_several_notebooks_are_graded_together_and_duplicates_are_named(bundle: 
     assert data["extra_data"]["notebooks"] == ["a.ipynb", "b.ipynb"]
 
 
+def test_notebooks_beyond_the_limit_are_named_not_run(bundle: Path, tmp_path: Path) -> None:
+    root = unpack(bundle, tmp_path / "autograder")
+    for i in range(7):
+        make_notebook(root / "submission" / f"nb{i}.ipynb", "x = 1")
+    data = run_autograder(root)
+    check_consistent(data)
+    assert data["extra_data"]["notebooks"] == [f"nb{i}.ipynb" for i in range(5)]
+    assert "nb5.ipynb, nb6.ipynb: not graded: only the first 5 notebooks" in data["output"]
+
+
 def test_a_broken_notebook_gets_valid_results_with_the_reason(bundle: Path, tmp_path: Path) -> None:
     root = unpack(bundle, tmp_path / "autograder")
     (root / "submission" / "riddles.ipynb").write_bytes(b'{"cells": [')

@@ -168,3 +168,21 @@ def test_full_points_option_fails_an_exact_network_over_budget(pytester: pytest.
     strict.assert_outcomes(failed=1, deselected=N_TESTS - 1)
     out = " ".join(strict.stdout.str().split())
     assert "over budget" in out and "short of all its points" in out
+
+
+def test_the_documented_classroom_commands_grade_a_student_repo(tmp_path: Path) -> None:
+    """Every `command:` of the workflow in docs/github-classroom.md, run as the workflow runs it
+    (the `pytest` script, in the repository): exit 0 for a right answer, 1 for a wrong one."""
+    doc = (ROOT / "docs" / "github-classroom.md").read_text()
+    commands = [line.split("command:", 1)[1].strip() for line in doc.splitlines()
+                if line.strip().startswith("command: pytest")]
+    assert len(commands) >= 2
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    bin_dir = Path(sys.executable).parent
+    for answers, expected in ((ANSWERS, 0), ({**ANSWERS, **MISTAKES}, 1)):
+        repo = make_submission(RELEASE, tmp_path / f"repo-{expected}", answers)
+        for command in commands:
+            argv = command.split()
+            proc = subprocess.run([str(bin_dir / argv[0]), *argv[1:]], cwd=repo, env=env, capture_output=True,
+                                  text=True, timeout=600)
+            assert proc.returncode == expected, (command, proc.stdout[-2000:])
