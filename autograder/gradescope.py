@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .report import md_escape
 from .riddles import RIDDLES
 
 DEFAULT_ROOT = "/autograder"
@@ -46,6 +47,13 @@ class GradescopeConfig:
     torch_index: str = "https://download.pytorch.org/whl/cpu"  # ... and from where ("" = PyPI)
 
     def __post_init__(self) -> None:
+        numbers = (self.timeout, self.call_timeout, self.memory_gib)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+            raise ValueError("timeout, call_timeout and memory_gib must be numbers")
+        if not isinstance(self.max_notebooks, int) or isinstance(self.max_notebooks, bool):
+            raise ValueError("max_notebooks must be a whole number")
+        if not (isinstance(self.torch, str) and self.torch and isinstance(self.torch_index, str)):
+            raise ValueError("torch must be a requirement and torch_index a URL or empty")
         if not (self.timeout > 0 and self.call_timeout > 0 and self.memory_gib > 0 and self.max_notebooks > 0):
             raise ValueError("timeout, call_timeout, memory_gib and max_notebooks must be positive")
         if self.visibility not in VISIBILITIES:
@@ -127,12 +135,6 @@ def build_bundle(out: Path, config: GradescopeConfig) -> Path:
 
 
 # ---- results.json ------------------------------------------------------------------------------
-def _md(s: str) -> str:
-    from .report import md_escape
-
-    return md_escape(s)
-
-
 def _test(name: str, number: str, score: float, max_score: float, passed: bool, output: str,
           visibility: str) -> dict[str, Any]:
     return {"name": name, "number": number, "score": score, "max_score": max_score,
@@ -160,11 +162,11 @@ def results_json(answer: dict[str, Any], *, notebooks: list[str], seconds: float
     lines = [f"**Riddles: {report['score']:g} / {report['max_score']:g} points.** Every network is "
              "judged on the function its weights define, exactly, on the whole graded domain.", ""]
     if notebooks:
-        lines.append("Graded notebook(s): " + ", ".join(f"`{_md(n)}`" for n in notebooks) + ".")
+        lines.append("Graded notebook(s): " + ", ".join(md_escape(n) for n in notebooks) + ".")
     lines += ["", *rows]
     notes = list(answer.get("notes", []))
     if notes:
-        lines += ["", "**Notes on running your notebook(s):**", ""] + [f"- {_md(n)}" for n in notes]
+        lines += ["", "**Notes on running your notebook(s):**", ""] + [f"- {md_escape(n)}" for n in notes]
     return {"score": report["score"], "execution_time": round(seconds, 1), "output": "\n".join(lines),
             "output_format": "md", "test_output_format": "md", "test_name_format": "text",
             "stdout_visibility": "hidden",
@@ -200,9 +202,9 @@ def run(root: Path, config_path: Path | None = None) -> dict[str, Any]:
         _write(results, data)
         return data
     submission = root / "submission"
-    notebooks = find_notebooks(submission) if submission.is_dir() else []
-    names = [p.relative_to(submission).as_posix() for p in notebooks][:config.max_notebooks]
     try:
+        notebooks = find_notebooks(submission) if submission.is_dir() else []
+        names = [p.relative_to(submission).as_posix() for p in notebooks][:config.max_notebooks]
         if notebooks:
             answer = grade_submission("submission", notebooks, timeout=config.timeout,
                                       call_timeout=config.call_timeout, memory=int(config.memory_gib * 1024**3),
