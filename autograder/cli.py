@@ -54,7 +54,8 @@ def gradescope_command(args: argparse.Namespace) -> int:
     if args.action == "run":
         root = Path(args.root) if args.root else gradescope.root_from_env()
         data = gradescope.run(root, Path(args.config) if args.config else None)
-        print(f"score {data['score']:g}; results in {root / 'results' / 'results.json'}")
+        print(data["output"])  # Gradescope keeps stdout for the instructor (stdout_visibility: hidden)
+        print(f"\nscore {data['score']:g}; results in {root / 'results' / 'results.json'}")
         return 0
     try:
         config = gradescope.GradescopeConfig(

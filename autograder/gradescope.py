@@ -160,9 +160,9 @@ def results_json(answer: dict[str, Any], *, notebooks: list[str], seconds: float
                                config.visibility))
         rows.append(f"| {rid} | {r['status']} | {r['score']:g} / {r['max_score']:g} |")
     lines = [f"**Riddles: {report['score']:g} / {report['max_score']:g} points.** Every network is "
-             "judged on the function its weights define, exactly, on the whole graded domain.", ""]
+             "judged on the function its weights define, exactly, on the whole graded domain."]
     if notebooks:
-        lines.append("Graded notebook(s): " + ", ".join(md_escape(n) for n in notebooks) + ".")
+        lines += ["", "Graded notebook(s): " + ", ".join(md_escape(n) for n in notebooks) + "."]
     lines += ["", *rows]
     notes = list(answer.get("notes", []))
     if notes:
