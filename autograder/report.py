@@ -1,4 +1,4 @@
-"""Render results as plain text (terminals, notebooks) and Markdown (Gradescope, HTML)."""
+"""Render results as plain text (terminals, notebooks, pytest) and Markdown (Gradescope)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,14 @@ import json
 import textwrap
 
 from .result import METHOD_TEXT, Report, RiddleResult
+from .riddles import instances
 from .verify import Counterexample, Verdict
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "missing": "MISSING"}
 
 
 def _neurons_line(r: RiddleResult) -> str:
-    v = r.main
-    if v is None:
-        return ""
-    return f"neurons {v.neurons} | proven minimum {v.riddle.lower_bound} | budget {v.riddle.budget}"
+    return _verdict_line(r.main) if r.main is not None else ""
 
 
 def _per_n(r: RiddleResult) -> list[str]:
@@ -93,8 +91,6 @@ def parts(r: RiddleResult) -> list[dict[str, object]]:
     """One entry per graded instance of a riddle that has several (each n of
     `is_even_network`): its status ("pass", "fail" or "unchecked") and its report as text and
     Markdown.  A riddle with one instance has no parts; its result is the whole story."""
-    from .riddles import instances
-
     graded = instances(r.riddle)
     if len(graded) < 2:
         return []
