@@ -113,6 +113,21 @@ def build_request(sub: Submission, timeout: float, call_timeout: float, memory: 
             "timeout": timeout, "cell_timeout": timeout, "call_timeout": call_timeout, "memory": memory}
 
 
+def _graded(server: ForkServer, request: dict[str, Any]) -> dict[str, Any]:
+    """The worker's answer to one request: one retry on a fresh worker if it crashed, and
+    GradingFailed unless a report came back."""
+    try:
+        answer = server.grade(request)
+    except WorkerCrashed:
+        try:
+            answer = server.grade(request)
+        except WorkerCrashed as e:
+            raise GradingFailed(str(e)) from None
+    if "failure" in answer or "report" not in answer:
+        raise GradingFailed(str(answer.get("failure", "the grading worker sent no report")))
+    return answer
+
+
 def grade_submission(student: str, notebooks: list[Path], *, timeout: float = 60.0,
                      call_timeout: float = 20.0, memory: int = 4 * 1024**3,
                      riddles: list[str] | None = None, max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
@@ -122,18 +137,9 @@ def grade_submission(student: str, notebooks: list[Path], *, timeout: float = 60
     request = build_request(Submission(student, notebooks), timeout, call_timeout, memory, riddles, max_notebooks)
     server = ForkServer()
     try:
-        try:
-            answer = server.grade(request)
-        except WorkerCrashed:  # one retry on a fresh worker, as in grade_class
-            try:
-                answer = server.grade(request)
-            except WorkerCrashed as e:
-                raise GradingFailed(str(e)) from None
+        return _graded(server, request)
     finally:
         server.stop()
-    if "failure" in answer or "report" not in answer:
-        raise GradingFailed(str(answer.get("failure", "the grading worker sent no report")))
-    return answer
 
 
 class Progress:
@@ -177,17 +183,13 @@ def grade_class(path: Path, *, out: Path, jobs: int | None = None, timeout: floa
     local = threading.local()
     servers: list[ForkServer] = []
 
-    def work(sub: Submission) -> tuple[Submission, dict[str, Any], float]:
+    def work(sub: Submission) -> tuple[dict[str, Any], float]:
         if not hasattr(local, "server"):
             local.server = ForkServer()
             servers.append(local.server)
         t = time.monotonic()
-        request = build_request(sub, timeout, call_timeout, memory)
-        try:
-            answer = local.server.grade(request)
-        except WorkerCrashed:  # one retry on a fresh worker
-            answer = local.server.grade(request)
-        return sub, answer, time.monotonic() - t
+        answer = _graded(local.server, build_request(sub, timeout, call_timeout, memory))
+        return answer, time.monotonic() - t
 
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -195,12 +197,11 @@ def grade_class(path: Path, *, out: Path, jobs: int | None = None, timeout: floa
             for fut in as_completed(futures):
                 sub = futures[fut]
                 try:
-                    _, answer, seconds = fut.result()
+                    answer, seconds = fut.result()
+                except GradingFailed as e:
+                    result.failed[sub.student] = str(e)
                 except Exception as e:  # noqa: BLE001 - record and go on with the class
                     result.failed[sub.student] = f"{type(e).__name__}: {e}"
-                    continue
-                if "failure" in answer or "report" not in answer:
-                    result.failed[sub.student] = str(answer.get("failure", "no report"))
                 else:
                     store.save(sub.student, sub.fingerprint, answer, seconds)
                     result.graded.append(sub.student)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .course import ASSIGNMENT
+from .nbgrader_plugin import riddle_of_grade_id, scaled
 from .store import ResultStore
 
 
@@ -23,7 +25,7 @@ def record_scores(course: Path, store: ResultStore, assignment: str | None = Non
     written = 0
     with Gradebook(f"sqlite:///{db}") as gb:
         names = [a.name for a in gb.assignments]
-        assignment = assignment or ("riddles" if "riddles" in names else (names[0] if len(names) == 1 else None))
+        assignment = assignment or (ASSIGNMENT if ASSIGNMENT in names else (names[0] if len(names) == 1 else None))
         if assignment is None:
             raise GradebookError(f"cannot tell which assignment to record (the gradebook has {names})")
         for row in store.rows():
@@ -36,10 +38,9 @@ def record_scores(course: Path, store: ResultStore, assignment: str | None = Non
                 sub = gb.add_submission(assignment, student)
             for nb in sub.notebooks:
                 for grade in nb.grades:
-                    rid = grade.name[5:] if grade.name.startswith("test_") else None
+                    rid = riddle_of_grade_id(grade.name)
                     if rid in scores:
-                        score, top = scores[rid]
-                        grade.auto_score = grade.max_score * score / top if top else 0.0
+                        grade.auto_score = scaled(grade.max_score, *scores[rid])
                         grade.needs_manual_grade = False
                         written += 1
             gb.db.commit()

@@ -31,13 +31,22 @@ from .submission import merge_runs
 PREFIX = "test_"
 
 
+def riddle_of_grade_id(gid: str) -> str | None:
+    """`test_<riddle id>` -> the riddle id; None for any other grade id."""
+    rid = gid[len(PREFIX):] if gid.startswith(PREFIX) else None
+    return rid if rid in RIDDLES else None
+
+
+def scaled(points: float, score: float, max_score: float) -> float:
+    """A riddle's score as a share of a grade cell's points (test-cell output and gradebook alike)."""
+    return round(points * score / max_score, 4) if max_score else 0.0
+
+
 def riddle_of(cell: NotebookNode) -> str | None:
     """The riddle id a cell tests, or None for any other cell."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
-    gid = str(meta.get("grade_id", ""))
-    if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution") and gid.startswith(PREFIX):
-        rid = gid[len(PREFIX):]
-        return rid if rid in RIDDLES else None
+    if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+        return riddle_of_grade_id(str(meta.get("grade_id", "")))
     return None
 
 
@@ -81,7 +90,7 @@ def cell_outputs(result: RiddleResult, points: float) -> list[NotebookNode]:
     png = figure_png(result)
     if png:
         outs.append(new_output("display_data", data={"image/png": png, "text/plain": "<figure>"}))
-    value = round(points * result.score / result.max_score, 4) if result.max_score else 0.0
+    value = scaled(points, result.score, result.max_score)
     outs.append(new_output("execute_result", data={"text/plain": repr(float(value))}, execution_count=None))
     return outs
 
