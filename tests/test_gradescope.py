@@ -40,7 +40,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = riddles_cli("gradescope", "build", "--out", str(out), "--timeout", "20", "--call-timeout", "5",
                        "--memory", "3")
     assert proc.returncode == 0, proc.stderr
-    assert "17" in proc.stdout  # the points to set on Gradescope
+    assert f"set its autograder points to {FULL:g}" in proc.stdout
     return out
 
 
@@ -209,12 +209,16 @@ def test_a_notebook_cannot_write_its_own_results(bundle: Path, tmp_path: Path) -
     root = unpack(bundle, tmp_path / "autograder")
     forged = json.dumps({"score": 1000, "tests": []})
     target = root / "results" / "results.json"
+    marker = root / "results" / "written-by-the-notebook"
     make_notebook(root / "submission" / "forger.ipynb",
                   f"import os\nos.makedirs({str(target.parent)!r}, exist_ok=True)\n"
+                  f"open({str(marker)!r}, 'w').write('x')\n"
                   f"open({str(target)!r}, 'w').write({forged!r})")
     data = run_autograder(root)
     check_consistent(data)
     assert data["score"] == 0
+    if os.geteuid() == 0:  # a root grader (as on Gradescope) chroots the notebook: it wrote inside its jail
+        assert not marker.exists()
 
 
 def test_student_text_cannot_inject_markup(bundle: Path, tmp_path: Path) -> None:
