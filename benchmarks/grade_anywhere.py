@@ -2,11 +2,13 @@
 
 Builds the bundle, unpacks it into a temporary root laid out like /autograder and runs its
 run_autograder (with this environment's Python) on a correct and on a flawed submission of
-the three released notebooks; then runs `pytest --submission` on the same notebooks.  Each
+the three released notebooks; then runs `pytest --submission` on the same notebooks.  With
+`--setup` it also runs the bundle's setup.sh once into a fresh root (torch from this machine's
+pip configuration, as the tests do) and reports its time and the size of the venv it made.  Each
 timing is a whole process: Python start, torch import in the grading worker, three jailed
 notebooks, judging, writing results.  Prints figures; asserts nothing about time.
 
-    python -m benchmarks.grade_anywhere [--repeat 5]
+    python -m benchmarks.grade_anywhere [--repeat 5] [--setup]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 from autograder.gradescope import GradescopeConfig, build_bundle
@@ -46,6 +49,7 @@ def _summary(label: str, times: list[float]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--setup", action="store_true", help="also time setup.sh into a fresh root")
     args = ap.parse_args()
     answers = reference_answers(ROOT / "source" / "riddles")
     work = Path(tempfile.mkdtemp(prefix="riddles-bench-"))
@@ -68,10 +72,26 @@ def main() -> None:
             cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--submission", str(sub)]
             pt = [_timed(cmd, work, expect=0 if label == "correct" else 1) for _ in range(args.repeat)]
             print(_summary(f"pytest --submission, {label}", pt))
+        if args.setup:
+            _setup(work)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"largest single process seen (ru_maxrss of children): {peak:.0f} MiB")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _setup(work: Path) -> None:
+    torch = f"torch=={metadata.version('torch').split('+')[0]}"
+    zip_path = build_bundle(work / "setup.zip", GradescopeConfig(torch=torch, torch_index=""))
+    root = work / "setup-root"
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root / "source")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))}
+    seconds = _timed(["bash", str(root / "source" / "setup.sh")], root / "source",
+                     {**env, "RIDDLES_AUTOGRADER_ROOT": str(root)})
+    size = sum(p.stat().st_size for p in (root / "venv").rglob("*") if p.is_file() and not p.is_symlink())
+    print(f"setup.sh ({torch}, pip's cache as it is on this machine): {seconds:.1f} s, "
+          f"venv {size / 2**30:.2f} GiB")
 
 
 if __name__ == "__main__":
