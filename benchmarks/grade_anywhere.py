@@ -19,26 +19,28 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
 from autograder.gradescope import GradescopeConfig, build_bundle
+from benchmarks.grade_class import run_measured
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, expect: int = 0) -> float:
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, timeout=900, cwd=cwd, env=env)
+PEAK: dict[str, int] = {}  # label -> peak RSS of the whole process tree over its runs
+
+
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, expect: int = 0, label: str = "") -> float:
+    seconds, peak, proc = run_measured(cmd, cwd=cwd, env=env)
     if proc.returncode != expect:
         raise SystemExit(f"{cmd[0]} exited {proc.returncode}, expected {expect}")
-    return time.perf_counter() - t
+    PEAK[label] = max(PEAK.get(label, 0), peak)
+    return seconds
 
 
 def _summary(label: str, times: list[float]) -> str:
@@ -66,14 +68,19 @@ def main() -> None:
             (root / "run_autograder").chmod(0o755)
             shutil.copytree(sub, root / "submission")
             env = {**os.environ, "RIDDLES_AUTOGRADER_ROOT": str(root), "RIDDLES_PYTHON": sys.executable}
-            gs = [_timed([str(root / "run_autograder")], root, env) for _ in range(args.repeat)]
+            gs = [_timed([str(root / "run_autograder")], root, env, label=f"run_autograder, {label}")
+                  for _ in range(args.repeat)]
             score = json.loads((root / "results" / "results.json").read_text())["score"]
             print(_summary(f"run_autograder, {label} (score {score:g})", gs))
             cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--submission", str(sub)]
-            pt = [_timed(cmd, work, expect=0 if label == "correct" else 1) for _ in range(args.repeat)]
+            pt = [_timed(cmd, work, expect=0 if label == "correct" else 1, label=f"pytest --submission, {label}")
+                  for _ in range(args.repeat)]
             print(_summary(f"pytest --submission, {label}", pt))
         if args.setup:
             _setup(work)
+        for label, peak in PEAK.items():
+            if label:
+                print(f"peak RSS of the whole process tree, {label:<30} {peak / 2**20:6.0f} MiB")
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"largest single process seen (ru_maxrss of children): {peak:.0f} MiB")
     finally:

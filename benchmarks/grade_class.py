@@ -53,9 +53,12 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def run_measured(cmd: list[str]) -> tuple[float, int, subprocess.CompletedProcess[str]]:
+def run_measured(cmd: list[str], cwd: Path | None = None,
+                 env: dict[str, str] | None = None) -> tuple[float, int, subprocess.CompletedProcess[str]]:
+    """Run `cmd`; return its wall time, the peak RSS summed over its process tree (sampled
+    every 0.1 s) and the finished process."""
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=cwd, env=env)
     peak = 0
     done = threading.Event()
 
