@@ -33,7 +33,7 @@ import tempfile
 import threading
 from typing import Any
 
-from .sandbox import GRADING_ENV, ChildRun, read_capped
+from .sandbox import GRADING_ENV, ChildRun, apply_limits, read_capped
 
 NOBODY = 65534
 CLONE_NEWNET = 0x40000000
@@ -117,12 +117,7 @@ def _child(request: dict[str, Any], jail: str, w: int) -> None:
             os.dup2(devnull, fd)
         os.closerange(3, w)
         os.closerange(w + 1, 65536)
-        cpu = int(request.get("timeout", 60)) + 2
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        mem = int(request.get("memory", 4 * 1024**3))
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024**2, 16 * 1024**2))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        apply_limits(int(request.get("timeout", 60)) + 2, int(request.get("memory", 4 * 1024**3)))
         if os.geteuid() == 0:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.unshare(CLONE_NEWNET)

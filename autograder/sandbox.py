@@ -74,11 +74,16 @@ def read_code_cells(path: str | Path) -> list[str]:
             for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
 
 
-def _limits(cpu_seconds: int, memory: int) -> None:
+MAX_FILE_BYTES = 16 * 1024**2
+
+
+def apply_limits(cpu_seconds: int, memory: int) -> None:
+    """In a child about to run student code: CPU time, address space, file size, no core
+    dumps.  Both launchers (`run_cells` here and the fork server's jailed child) call this."""
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     if memory:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024**2, 64 * 1024**2))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
@@ -107,7 +112,7 @@ def run_cells(cells: list[str], riddles: list[str], *, timeout: float = 120.0,
             [sys.executable, "-I", "-m", "autograder.child"], cwd=workdir, env=env,
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(w,), start_new_session=True,
-            preexec_fn=lambda: _limits(int(timeout) + 5, memory))
+            preexec_fn=lambda: apply_limits(int(timeout) + 5, memory))
         os.close(w)
         request = {"cells": cells, "riddles": riddles, "cell_timeout": cell_timeout,
                    "call_timeout": call_timeout}
