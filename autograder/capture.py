@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,21 +22,32 @@ import torch.fx as fx
 from torch import nn
 
 from .description import Network, Op
+from .fidelity import OpRecorder, compare_runs, refuse_hidden_behaviour, student_place
+from .refusals import (BadShape, CaptureError, ForbiddenOperation, HiddenBehaviour, InPlaceMutation,
+                       InputControlFlow, NarrowFloat)
 
 MAX_UNITS = 1_000_000
 MAX_PARAMETERS = 10_000_000
+WIDE_FLOATS = (torch.float32, torch.float64)
 
-
-class CaptureError(Exception):
-    """The candidate cannot be captured: it uses an operation outside the riddle's rules."""
+__all__ = ["CaptureError", "capture", "forward_outputs", "module_dtype", "place"]
 
 
 @dataclass
 class Dep:
-    """An input-dependent tensor: op index in the description plus its concrete value."""
+    """An input-dependent tensor: op index in the description plus its concrete value.
+
+    `version` is the tensor's in-place version counter when this value was made (shared by a
+    tensor and all its views); reading a Dep whose counter has moved on means reading a value
+    that an in-place op has changed since, which the description cannot express."""
 
     idx: int
     value: torch.Tensor
+    version: int = -1
+
+    def __post_init__(self) -> None:
+        if self.version < 0:
+            self.version = self.value._version
 
 
 @dataclass
@@ -85,15 +97,33 @@ def module_dtype(module: nn.Module) -> torch.dtype:
     return torch.float32
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+
+
+def place(fname: str, line: int | str) -> str:
+    """A student's place in words: 'cell 4, line 12' for notebook code, else 'line 12 of f.py'."""
+    m = re.fullmatch(r"<cell (\d+)>", fname)
+    if m:
+        return f"cell {m.group(1)}, line {line}"
+    try:  # a Jupyter kernel names each cell's code after a hash; IPython knows its number
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        count = ip.compile._filename_map.get(fname) if ip is not None else None  # type: ignore[union-attr]
+        if count is not None:
+            return f"cell [{count}], line {line}"
+    except Exception:  # noqa: BLE001 - no IPython, or a different one: fall back to the file
+        pass
+    return f"line {line} of {fname if fname.startswith('<') else os.path.basename(fname)}"
+
+
 def _where(node: fx.Node) -> str:
     """The student's line an fx node came from, skipping torch's and our own frames."""
     frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', node.stack_trace or "")
-    here = os.path.dirname(os.path.abspath(__file__))
-    torch_dir = os.path.dirname(os.path.abspath(torch.__file__))
-    for fname, line, func in reversed(frames):
-        if not fname.startswith((here, torch_dir)):
-            place = fname if fname.startswith("<") else os.path.basename(fname)
-            return f"line {line} in {func} ({place})"
+    for fname, line, _func in reversed(frames):
+        if not fname.startswith((HERE, TORCH_DIR)):
+            return place(fname, line)
     return ""
 
 
@@ -137,14 +167,19 @@ class _Builder:
         self.x = x
         self.batch = x.shape[0]
         self.ops: list[Op] = []
+        self.units = 0
         self.where = ""
+        self.made_at: dict[int, str] = {}  # op index -> the student's line that made it
+        self.recorder: OpRecorder | None = None  # records the replayed ops (fidelity.py)
 
     # ---- emitting ----------------------------------------------------------------------
     def emit(self, op: Op, value: torch.Tensor) -> Dep:
         if not op.where:
             op.where = self.where
-        if op.op in ("relu", "sigmoid") and sum(o.size for o in self.ops if o.op in ("relu", "sigmoid")) + op.size > MAX_UNITS:
-            raise CaptureError(f"the network has more than {MAX_UNITS:,} units")
+        if op.op in ("relu", "sigmoid"):
+            self.units += op.size
+            if self.units > MAX_UNITS:
+                raise CaptureError(f"the network has more than {MAX_UNITS:,} units")
         self.ops.append(op)
         return Dep(len(self.ops) - 1, value)
 
@@ -152,17 +187,32 @@ class _Builder:
         return tuple(d.value.shape[1:])
 
     def const_array(self, c: Any, like: torch.Tensor, feat: tuple[int, ...]) -> np.ndarray:
-        """A constant operand as exact float64 values of the dtype torch computes in."""
-        t = torch.as_tensor(c).detach()
-        arr = t.to(like.dtype).to(torch.float64).cpu().numpy() if t.is_floating_point() or like.is_floating_point() else t.numpy()
-        arr = np.asarray(arr, dtype=np.float64)
+        """A constant operand exactly as torch computes with it: in the op's result dtype.
+
+        torch's type promotion casts a Python scalar (int or float) and a constant tensor to
+        the dtype of the result before the arithmetic, so that cast is the constant's value:
+        0.1 meets a float32 tensor as float32(0.1) and a float64 tensor as float64(0.1).  A
+        Python float is first a float64 and a Python int an int64, exactly as torch wraps them."""
+        if isinstance(c, bool):
+            c = int(c)
+        if isinstance(c, int):
+            if not -(2**63) <= c < 2**63:
+                raise ForbiddenOperation(f"the constant {c} does not fit in 64 bits")
+            t = torch.tensor(c, dtype=torch.int64)
+        elif isinstance(c, float):
+            t = torch.tensor(c, dtype=torch.float64)
+        else:
+            t = torch.as_tensor(c).detach()
+        if like.is_floating_point():
+            t = t.to(like.dtype)
+        arr = np.asarray(t.to(torch.float64).cpu().numpy(), dtype=np.float64)
         if arr.ndim == len(feat) + 1:
             if arr.shape[0] == 1 or np.all(arr == arr[:1]):
                 arr = arr[0]
             else:
-                raise CaptureError("a constant differs between the examples of the batch")
+                raise BadShape("a constant differs between the examples of the batch")
         if arr.ndim > len(feat):
-            raise CaptureError(f"a constant of shape {list(arr.shape)} would broadcast across the batch")
+            raise BadShape(f"a constant of shape {list(arr.shape)} would broadcast across the batch")
         return arr
 
     def broadcast(self, d: Dep, feat: tuple[int, ...]) -> Dep:
@@ -188,7 +238,7 @@ class _Builder:
             self.where = _where(node)
             if node.op == "placeholder":
                 if self.ops:
-                    raise CaptureError("forward must take exactly one input tensor")
+                    raise BadShape("forward must take exactly one input tensor")
                 env[node] = self.emit(Op("input", [], (self.x.shape[1],)), self.x)
             elif node.op == "get_attr":
                 env[node] = _fetch(self.module, str(node.target))
@@ -197,20 +247,55 @@ class _Builder:
             else:
                 args = _walk(node.args, lambda a: env[a] if isinstance(a, fx.Node) else a)
                 kwargs = _walk(dict(node.kwargs), lambda a: env[a] if isinstance(a, fx.Node) else a)
-                env[node] = self.call(node, args, kwargs)
+                try:
+                    env[node] = self.call(node, args, kwargs)
+                except CaptureError as e:
+                    e.where = e.where or self.where
+                    raise
+                for d in _deps_in(env[node]):
+                    self.made_at.setdefault(d.idx, self.where)
+        if isinstance(out, Dep):
+            self.check_fresh([out])
         if not isinstance(out, Dep):
-            raise CaptureError("forward must return one tensor that depends on its input")
+            raise BadShape("forward must return one tensor that depends on its input")
         if out.value.shape[0] != self.batch or out.value[0].numel() != 1 or out.value.dim() > 2:
-            raise CaptureError(f"forward returns shape {tuple(out.value.shape)} for a batch of "
+            raise BadShape(f"forward returns shape {tuple(out.value.shape)} for a batch of "
                                f"{self.batch}; it must return (batch, 1) or (batch,)")
         if out.idx != len(self.ops) - 1:  # the output must be the last op
             out = self.emit(Op("gather", [out.idx], self.feat(out), index=np.arange(out.value[0].numel()).reshape(self.feat(out))), out.value)
         return Network(self.ops, dtype=str(self.x.dtype).replace("torch.", ""), arity=self.x.shape[1])
 
+    def check_fresh(self, deps: list[Dep]) -> None:
+        """Refuse reading a value that an in-place op has changed since it was made."""
+        for d in deps:
+            if d.value._version != d.version:
+                made = self.made_at.get(d.idx, "")
+                raise InPlaceMutation(
+                    f"a value{f' made at {made}' if made else ''} is read after an in-place op "
+                    "(such as relu_(), clamp_(), add_() or +=, on it or on a view of it) changed it; "
+                    "write a new value instead, e.g. h = torch.relu(h)", self.where)
+
+    def check_precision(self, name: str, deps: list[Dep], value: Any) -> None:
+        """Refuse computing in a narrower float type than the values it reads: that rounds."""
+        for v in _flatten(value if isinstance(value, (list, tuple)) else [value]):
+            if not isinstance(v, torch.Tensor) or not v.is_floating_point():
+                continue
+            widest = max((d.value.element_size() for d in deps if d.value.is_floating_point()), default=0)
+            if v.dtype not in WIDE_FLOATS or v.element_size() < widest:
+                raise NarrowFloat(f"{name} computes in {str(v.dtype).replace('torch.', '')}, narrower "
+                                  "than its input: that rounds every value; use float32 or float64 "
+                                  "throughout", self.where)
+
     def concrete(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
         """Run the node on the concrete values of its arguments."""
         real = lambda o: o.value if isinstance(o, Dep) else ([d.value for d in o.items] if isinstance(o, DepSeq) else o)  # noqa: E731
-        return self.invoke(node, _walk(args, real), _walk(kwargs, real))
+        if self.recorder is None:
+            return self.invoke(node, _walk(args, real), _walk(kwargs, real))
+        self.recorder.on = True
+        try:
+            return self.invoke(node, _walk(args, real), _walk(kwargs, real))
+        finally:
+            self.recorder.on = False
 
     def invoke(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
         """Run the node's target on the given arguments."""
@@ -222,25 +307,27 @@ class _Builder:
 
     def call(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
         deps = _deps_in((args, kwargs))
+        self.check_fresh(deps)
         name = _name(node)
         if node.op == "call_module":
             sub = self.module.get_submodule(str(node.target))
             name = {nn.Linear: "linear_module", nn.ReLU: "relu", nn.Sigmoid: "sigmoid",
                     nn.Identity: "identity", nn.Flatten: "flatten"}.get(type(sub), "")
             if not name:
-                raise CaptureError(f"nn.{type(sub).__name__} (layer '{node.target}') is not "
+                raise ForbiddenOperation(f"nn.{type(sub).__name__} (layer '{node.target}') is not "
                                    f"allowed: {ALLOWED_TEXT}")
         if not deps:  # constant folding: this does not depend on the input
             return self.concrete(node, args, kwargs)
         value = self.concrete(node, args, kwargs)
+        self.check_precision(name, deps, value)
         if name in SHAPE_QUERIES or (name == "getattr" and args[1] in ("shape", "dtype", "device", "ndim")):
             return value
         if isinstance(value, torch.Tensor) and (value.dim() == 0 or value.shape[0] != self.batch):
-            raise CaptureError(f"{name} changes the batch dimension: each example must be computed on its own")
+            raise BadShape(f"{name} changes the batch dimension: each example must be computed on its own")
         if name in REFUSED:
-            raise CaptureError(f"{REFUSED[name]} is not allowed: {ALLOWED_TEXT}")
+            raise ForbiddenOperation(f"{REFUSED[name]} is not allowed: {ALLOWED_TEXT}")
         if name in COMPARISONS:
-            raise CaptureError(f"a comparison ({name}) is not allowed: {ALLOWED_TEXT}")
+            raise ForbiddenOperation(f"a comparison ({name}) is not allowed: {ALLOWED_TEXT}")
         if name in ("linear_module", "linear"):
             if name == "linear_module":
                 sub = self.module.get_submodule(str(node.target))
@@ -250,13 +337,13 @@ class _Builder:
                 weight = args[1] if len(args) > 1 else kwargs.get("weight")
                 bias = args[2] if len(args) > 2 else kwargs.get("bias")
             if not isinstance(x, Dep) or isinstance(weight, Dep) or isinstance(bias, Dep):
-                raise CaptureError("a linear layer's weights must not depend on the input")
+                raise ForbiddenOperation("a linear layer's weights must not depend on the input")
             w = weight.detach().to(torch.float64).cpu().numpy()
             b = None if bias is None else bias.detach().to(torch.float64).cpu().numpy()
             return self.emit(Op("linear", [x.idx], tuple(value.shape[1:]), weight=w, bias=b), value)
         if name == "identity" or name in ALIAS:
             if name == "to" and any(isinstance(a, torch.dtype) and not a.is_floating_point for a in _flatten((args, kwargs))):
-                raise CaptureError("converting to an integer dtype rounds: not allowed")
+                raise ForbiddenOperation("converting to an integer dtype rounds: not allowed")
             return Dep(deps[0].idx, value) if isinstance(value, torch.Tensor) else value
         if name in RELU or name in SIGMOID:
             act = "relu" if name in RELU else "sigmoid"
@@ -271,7 +358,7 @@ class _Builder:
             return self.matmul(args, value)
         if name in REARRANGE:
             return self.rearrange(node, args, kwargs, value)
-        raise CaptureError(f"{name} is not allowed: {ALLOWED_TEXT}")
+        raise ForbiddenOperation(f"{name} is not allowed: {ALLOWED_TEXT}")
 
     def clamp(self, args: Any, kwargs: Any, value: torch.Tensor, name: str) -> Dep:
         lo = kwargs.get("min", args[1] if len(args) > 1 else None)
@@ -279,7 +366,7 @@ class _Builder:
         if name.startswith("clamp_min"):
             lo, hi = (args[1] if len(args) > 1 else kwargs.get("min")), None
         if hi is not None or isinstance(lo, Dep):
-            raise CaptureError(f"{name} with a maximum (a min) is not allowed: {ALLOWED_TEXT}")
+            raise ForbiddenOperation(f"{name} with a maximum (a min) is not allowed: {ALLOWED_TEXT}")
         x: Dep = args[0]
         if lo is None:
             return Dep(x.idx, value)
@@ -296,15 +383,15 @@ class _Builder:
             a, b = b, a
         alpha = kwargs.get("alpha", 1)
         if alpha != 1:
-            raise CaptureError(f"{name} with alpha is not allowed; multiply explicitly")
+            raise ForbiddenOperation(f"{name} with alpha is not allowed; multiply explicitly")
         feat = tuple(value.shape[1:])
         kind = "add" if name in ADD else "sub" if name in SUB else "mul" if name in MUL else "div"
         if isinstance(a, Dep) and isinstance(b, Dep):
             if kind in ("mul", "div"):
-                raise CaptureError(f"a {'product' if kind == 'mul' else 'quotient'} of two "
+                raise ForbiddenOperation(f"a {'product' if kind == 'mul' else 'quotient'} of two "
                                    f"input-dependent tensors is not allowed: {ALLOWED_TEXT}")
             if a.value.dim() != b.value.dim():
-                raise CaptureError(f"{kind} of tensors shaped {tuple(a.value.shape)} and "
+                raise BadShape(f"{kind} of tensors shaped {tuple(a.value.shape)} and "
                                    f"{tuple(b.value.shape)} broadcasts across the batch; "
                                    "reshape one of them first")
             a, b = self.broadcast(a, feat), self.broadcast(b, feat)
@@ -324,21 +411,21 @@ class _Builder:
         if kind == "mul":
             return self.scale(b, c, value)
         if kind == "div":
-            raise CaptureError(f"division by an input-dependent tensor is not allowed: {ALLOWED_TEXT}")
+            raise ForbiddenOperation(f"division by an input-dependent tensor is not allowed: {ALLOWED_TEXT}")
         neg = self.scale(b, np.asarray(-1.0), -b.value.expand(self.batch, *feat))
         return self.shift(neg, c, value)
 
     def matmul(self, args: Any, value: torch.Tensor) -> Dep:
         x, w = args[0], args[1]
         if not isinstance(x, Dep) or isinstance(w, Dep):
-            raise CaptureError(f"matmul must be input @ constant matrix: {ALLOWED_TEXT}")
+            raise ForbiddenOperation(f"matmul must be input @ constant matrix: {ALLOWED_TEXT}")
         w = torch.as_tensor(w).detach().to(torch.float64).cpu().numpy()
         if w.ndim == 2:
             return self.emit(Op("linear", [x.idx], tuple(value.shape[1:]), weight=w.T.copy()), value)
         if w.ndim == 1:
             lin = self.emit(Op("linear", [x.idx], self.feat(x)[:-1] + (1,), weight=w[None, :]), value.unsqueeze(-1))
             return self.emit(Op("gather", [lin.idx], tuple(value.shape[1:]), index=np.zeros(tuple(value.shape[1:]), dtype=np.int64)), value)
-        raise CaptureError("matmul with a constant of more than two dimensions is not allowed")
+        raise ForbiddenOperation("matmul with a constant of more than two dimensions is not allowed")
 
     def rearrange(self, node: fx.Node, args: Any, kwargs: Any, value: Any) -> Any:
         """Slicing, reshapes, concatenation: replay the op on tensors of element labels."""
@@ -356,9 +443,9 @@ class _Builder:
             offset += s
         indexing = name in ("getitem", "index_select")
         if indexing and any(isinstance(o, (Dep, DepSeq)) for o in _flatten(args[1:])):
-            raise CaptureError("indexing with an input-dependent index is not allowed")
+            raise ForbiddenOperation("indexing with an input-dependent index is not allowed")
         if not indexing and any(isinstance(o, torch.Tensor) for o in _flatten((args, kwargs))):
-            raise CaptureError(f"{name} mixes input-dependent tensors with constant tensors")
+            raise ForbiddenOperation(f"{name} mixes input-dependent tensors with constant tensors")
         swap = lambda o: labels[id(o)] if isinstance(o, Dep) else o  # noqa: E731
         result = self.invoke(node, _walk(args, swap), _walk(kwargs, swap))
         values = value if isinstance(value, (list, tuple)) else [value]
@@ -366,12 +453,12 @@ class _Builder:
         made = []
         for r, v in zip(results, values):
             if not isinstance(r, torch.Tensor) or r.dim() == 0 or r.shape[0] != self.batch:
-                raise CaptureError(f"{name} changes the batch dimension")
+                raise BadShape(f"{name} changes the batch dimension")
             lab = r.reshape(self.batch, -1).to(torch.float64)
             row = torch.arange(self.batch, dtype=torch.float64)[:, None]
             local = lab - row * per_batch
             if bool(((local < 0) | (local >= per_batch)).any()) or not bool((local[0:1] == local).all()):
-                raise CaptureError(f"{name} mixes the examples of the batch")
+                raise BadShape(f"{name} mixes the examples of the batch")
             index = local[0].to(torch.int64).numpy().reshape(tuple(r.shape[1:]))
             made.append(self.emit(Op("gather", [d.idx for d in deps], tuple(r.shape[1:]), index=index), v))
         return DepSeq(made) if isinstance(value, (list, tuple)) else made[0]
@@ -388,15 +475,32 @@ def trace(module: nn.Module) -> fx.Graph:
     tracer.record_stack_traces = True
     try:
         return tracer.trace(module)
-    except fx.proxy.TraceError as e:
-        raise CaptureError(f"data-dependent Python control flow in forward ({e}); "
-                           "a network must compute the same ops for every input") from None
+    except fx.proxy.TraceError:
+        raise InputControlFlow("your forward uses a Python if, for or while on the input (or "
+                               "converts it with bool(), int() or float()); a network must compute "
+                               "the same ops for every input", _traceback_place()) from None
+    except CaptureError:
+        raise
     except Exception as e:  # noqa: BLE001 - any failure of the student's forward
         hint = " (numpy cannot be used inside forward)" if "array" in str(e) else ""
         if "not installed as a submodule" in str(e) or "not a member of this module" in str(e):
             hint = (" (every layer used in forward must be an attribute of the module, e.g. "
                     "self.layer = nn.Linear(...) in __init__)")
-        raise CaptureError(f"forward could not be traced: {type(e).__name__}: {e}{hint}") from None
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        raise CaptureError(f"forward could not be traced: {type(e).__name__}: {first}{hint}",
+                           _traceback_place()) from None
+
+
+def _traceback_place() -> str:
+    """The innermost student line of the exception being handled."""
+    tb = sys.exc_info()[2]
+    found = ""
+    while tb is not None:
+        fname = tb.tb_frame.f_code.co_filename
+        if not fname.startswith((HERE, TORCH_DIR)) and "/fx/" not in fname:
+            found = place(fname, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
 
 
 def sample_batch(arity: int, samples: list[list[float]] | None, dtype: torch.dtype) -> torch.Tensor:
@@ -406,25 +510,45 @@ def sample_batch(arity: int, samples: list[list[float]] | None, dtype: torch.dty
 
 
 def capture(module: Any, arity: int, samples: list[list[float]] | None = None) -> Network:
-    """Describe `module` as plain data, or raise CaptureError saying what is not allowed."""
+    """Describe `module` as plain data, or raise CaptureError saying what is not allowed.
+
+    The description comes from replaying the traced graph; the module is then run for real on
+    the same batch and every op on input-dependent values must match, constants and output
+    bits included (fidelity.py), so the description is the network that runs."""
     if not isinstance(module, nn.Module):
-        raise CaptureError(f"the function returned {type(module).__name__}, not a torch.nn.Module")
+        hint = (" (pass the function itself, check(lt10_relu), not its result)"
+                if callable(module) else "")
+        raise CaptureError(f"the function returned {type(module).__name__}, not a torch.nn.Module{hint}")
     size = sum(t.numel() for t in list(module.parameters()) + list(module.buffers()))
     if size > MAX_PARAMETERS:
         raise CaptureError(f"the network has {size:,} parameters, more than the {MAX_PARAMETERS:,} allowed")
     dtype = module_dtype(module)
-    if dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+    if dtype in (torch.float16, torch.bfloat16):
+        raise NarrowFloat(f"the network's parameters are {str(dtype).replace('torch.', '')}: its "
+                          "rounding is too coarse for exact answers; use float32 (the default) or "
+                          "float64")
+    if dtype not in WIDE_FLOATS:
         raise CaptureError(f"unsupported dtype {dtype}")
+    refuse_hidden_behaviour(module)
     graph = trace(module)
     x = sample_batch(arity, samples, dtype)
+    builder = _Builder(module, x.clone())
     try:
         with torch.no_grad():
-            return _Builder(module, x).run(graph)
+            with OpRecorder(builder.x, lambda: builder.where) as traced:
+                traced.on = False
+                builder.recorder = traced
+                net = builder.run(graph)
+            with OpRecorder(x, student_place) as ran:
+                module(x)
     except CaptureError:
         raise
     except Exception as e:  # noqa: BLE001
+        first = (str(e).strip().splitlines() or [""])[0][:300]
         raise CaptureError(f"forward failed on a batch of shape {tuple(x.shape)}: "
-                           f"{type(e).__name__}: {e}") from None
+                           f"{type(e).__name__}: {first}", _traceback_place()) from None
+    compare_runs(traced.calls, ran.calls)
+    return net
 
 
 def forward_outputs(module: nn.Module, arity: int, samples: list[list[float]]) -> list[float]:

@@ -55,6 +55,7 @@ def _one_line(e: BaseException) -> str:
 def capture_riddle(riddle: Riddle, fn: Any, call_timeout: float = CALL_TIMEOUT) -> dict[str, Any]:
     """Call the student's function for each graded instance and capture what it returns."""
     from .capture import CaptureError, capture, forward_outputs
+    from .fidelity import forward_sweep
 
     if not callable(fn):
         return {"id": riddle.id, "status": "error", "message": f"{riddle.id} is not a function"}
@@ -65,8 +66,10 @@ def capture_riddle(riddle: Riddle, fn: Any, call_timeout: float = CALL_TIMEOUT) 
         try:
             with time_limit(call_timeout):
                 module = fn(inst.n) if inst.n is not None else fn()
-                entry["network"] = capture(module, inst.arity, samples).to_json()
+                net = capture(module, inst.arity, samples)
+                entry["network"] = net.to_json()
                 entry["outputs"] = forward_outputs(module, inst.arity, samples)
+                entry["sweep"] = forward_sweep(module, inst, max(op.size for op in net.ops))
         except NotImplementedError:
             return {"id": riddle.id, "status": "missing", "message": "not implemented yet"}
         except CallTimeout:
@@ -111,7 +114,7 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
         except DescriptionError as err:
             verdicts.append(refuse(inst, f"invalid network description: {err}"))
             break
-        verdicts.append(verify(inst, net, e.get("outputs", [])))
+        verdicts.append(verify(inst, net, e.get("outputs", []), e.get("sweep")))
         if not verdicts[-1].exact:
             break  # the riddle is lost; larger sizes would only cost time
     if not verdicts:

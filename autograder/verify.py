@@ -24,18 +24,38 @@ SHOW = 5
 
 @dataclass
 class Counterexample:
+    """An input where the network is wrong.  `exact` is the exact output where it is known
+    (the function the weights define); `got` is a float for JSON readers."""
+
     input: list[int]
     expected: float
     got: float | None
+    exact: Fraction | None = None
 
     def text(self) -> str:
         x = ", ".join(str(v) for v in self.input)
-        got = "?" if self.got is None else _num(self.got)
-        return f"f({x}) = {got}, expected {_num(self.expected)}"
+        got = "?" if self.got is None else exact_text(self.exact if self.exact is not None else self.got)
+        return f"f({x}) = {got}, expected {exact_text(self.expected)}"
 
 
-def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:.6g}"
+def exact_text(v: Fraction | float | int) -> str:
+    """A number written so that it never reads as a value it is not: integers as integers,
+    binary floats by their shortest round-trip digits, and anything whose nearest float
+    would look like an integer as that integer plus the exact offset ("1 - 2.5e-25")."""
+    if isinstance(v, float) and not np.isfinite(v):
+        return repr(v)
+    fr = Fraction(v)
+    if fr.denominator == 1:
+        return str(fr.numerator)
+    try:
+        f = float(fr)
+    except OverflowError:
+        return f"{fr.numerator}/{fr.denominator}"
+    if Fraction(f) == fr or not float(f).is_integer():
+        return repr(f)
+    k = round(fr)
+    d = fr - k
+    return f"{k} {'+' if d > 0 else '-'} {float(abs(d))!r}"
 
 
 @dataclass
@@ -109,8 +129,8 @@ def _enumerate(riddle: Riddle, net: Network, d: Domain, v: Verdict) -> None:
             v.wrong += len(bad)
             worst = max(worst, Fraction(int(np.abs(diff[bad]).max()), out.den))
             for i in bad[: SHOW - len(v.counterexamples)]:
-                v.counterexamples.append(Counterexample(
-                    [int(c) for c in pts[i]], float(want[i]), float(Fraction(int(out.num[i]), out.den))))
+                got = Fraction(int(out.num[i]), out.den)
+                v.counterexamples.append(Counterexample([int(c) for c in pts[i]], float(want[i]), float(got), got))
             if d.size > CHUNK:  # enough evidence; the rest of a huge domain would only cost time
                 v.partial_count = True
                 break
@@ -136,7 +156,7 @@ def _line(riddle: Riddle, net: Network, d: Domain, v: Verdict) -> bool:
     for f in failures:
         got = None if f.got is None else float(f.got)
         if f.input is not None:
-            v.counterexamples.append(Counterexample([f.input], float(f.expected), got))
+            v.counterexamples.append(Counterexample([f.input], float(f.expected), got, f.got))
         if f.reason != "wrong output" and f.reason not in v.notes:
             v.notes.append(f.reason)
         v.wrong += 1
@@ -221,10 +241,63 @@ def _reproduces(net: Network, samples: list[list[int]], theirs: list[float]) -> 
     return ""
 
 
-def verify(riddle: Riddle, net: Network, outputs: Any = None) -> Verdict:
+def _read_sweep(riddle: Riddle, sweep: Any) -> list[dict[str, Any]] | str:
+    """Validate the (untrusted) forward-pass sweep: one entry per domain, in order."""
+    if not isinstance(sweep, list) or len(sweep) != len(riddle.domains):
+        return "the network's own forward pass over the graded inputs was not reported"
+    out = []
+    for d, e in zip(riddle.domains, sweep):
+        ok = (isinstance(e, dict) and e.get("domain") == d.name
+              and all(isinstance(e.get(k), int) and not isinstance(e.get(k), bool) and e[k] >= 0
+                      for k in ("points", "wrong"))
+              and isinstance(e.get("examples"), list) and isinstance(e.get("note", ""), str))
+        if ok:
+            for ex in e["examples"][:SHOW]:
+                ok = ok and (isinstance(ex, list) and len(ex) == 2 and isinstance(ex[0], list)
+                             and len(ex[0]) == riddle.arity
+                             and all(isinstance(c, int) and not isinstance(c, bool) for c in ex[0])
+                             and isinstance(ex[1], (int, float)) and not isinstance(ex[1], bool))
+        if not ok:
+            return "the network's own forward pass over the graded inputs sent back malformed data"
+        if d.method == "enumeration" and e["points"] != d.size:
+            return (f"the network's own forward pass covered {e['points']:,} of the "
+                    f"{d.size:,} inputs of {d.describe()}")
+        out.append(e)
+    return out
+
+
+def _apply_sweep(riddle: Riddle, net: Network, v: Verdict, sweep: list[dict[str, Any]]) -> None:
+    """A pass needs the exact proof *and* the network's own forward pass classifying every
+    swept input right (docs/theory.md §5); say where inputs could not run."""
+    size = f"n = {riddle.n}: " if riddle.n is not None else ""
+    for d, e in zip(riddle.domains, sweep):
+        if e.get("note"):
+            v.notes.append(size + str(e["note"])[:300])
+        if not e["wrong"]:
+            continue
+        proven = v.exact
+        v.exact = False
+        first = e["examples"][0] if e["examples"] else None
+        if proven:  # the exact proof found nothing: the sweep's inputs are the counterexamples
+            v.wrong = e["wrong"]
+            v.counterexamples = [Counterexample(list(inp), float(int(np.asarray(riddle.target(*inp)))), float(got))
+                                 for inp, got in e["examples"][:SHOW]]
+        if first is not None:
+            x = ", ".join(str(c) for c in first[0])
+            kind = ("its weights define the right function, but" if proven
+                    else "in addition,")
+            v.notes.append(f"{kind} the network's own {net.dtype} forward pass gets {e['wrong']:,} "
+                           f"input(s) of {d.describe()} wrong when it runs, e.g. f({x}) = "
+                           f"{float(first[1])!r}; a pass needs the forward pass to be right too "
+                           "(float rounding, a cast or a trick that only works when traced)")
+
+
+def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None) -> Verdict:
     """The verdict on `net` for one riddle instance.  `outputs` (untrusted) are the
     candidate's own float outputs on `public_samples(riddle)`, used to check the capture
-    and to inform the student; None when there is no candidate to compare with."""
+    and to inform the student; `sweep` (untrusted) is its own forward pass over the graded
+    inputs (fidelity.forward_sweep), required whenever `outputs` are given.  Both None when
+    there is no candidate to compare with (a description alone)."""
     neurons = net.neurons()
     samples = public_samples(riddle)
     if net.arity != riddle.arity:
@@ -240,6 +313,9 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None) -> Verdict:
         problem = _reproduces(net, samples, outputs)
         if problem:
             return refuse(riddle, problem, neurons)
+        swept = _read_sweep(riddle, sweep)
+        if isinstance(swept, str):
+            return refuse(riddle, swept, neurons)
     v = Verdict(riddle, exact=False, neurons=neurons)
     if riddle.rule == "tolerance":
         v.exact = _tolerance(riddle, net, v)
@@ -264,6 +340,8 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None) -> Verdict:
             v.public_values = [float(f) for f in exact_at[: public.size]]
         if outputs is not None:
             _float_info(riddle, net, v, samples, exact_at, outputs)
+    if outputs is not None and not isinstance(swept, str):
+        _apply_sweep(riddle, net, v, swept)
     if not v.exact and not v.refused and neurons < riddle.lower_bound:
         v.notes.append(f"{neurons} neuron(s) is below the proven minimum of {riddle.lower_bound} "
                        f"({riddle.bound_reason}), so no network this small can be exact")
@@ -287,8 +365,8 @@ def _float_info(riddle: Riddle, net: Network, v: Verdict, samples: list[list[int
         want = _target(riddle, np.asarray(samples, dtype=np.int64))
         bad = agree.index(False)
         v.notes.append(f"the network's own {net.dtype} forward pass differs from the function "
-                       f"its weights define at {samples[bad]} ({_num(float(theirs[bad]))} instead of "
-                       f"{_num(float(exact[bad]))})")
+                       f"its weights define at {samples[bad]} ({exact_text(float(theirs[bad]))} instead of "
+                       f"{exact_text(exact[bad])})")
         if not v.exact and bool(np.all(theirs == want)):
             v.notes.append("its float outputs look right only because of rounding: the real "
                            "function of these weights is not the target")

@@ -1,0 +1,306 @@
+"""Is the network that was described the network that runs?
+
+The capture describes a module by tracing its `forward` with torch.fx.  Tracing and running
+are not the same thing: hooks run only when a module is called, an overridden `__call__` or
+an instance attribute `forward` replace what is traced, `x -= 1` traces as a new value but
+runs in place, and a forward may branch on `is_fx_tracing()`.  Three lines of defence, all in
+the student's process (the grader later checks only plain data):
+
+1. `refuse_hidden_behaviour`: what can be refused by name (hooks, `__call__` overrides,
+   replaced torch functions, tensor subclasses).
+2. `OpRecorder`: the ops that touch input-dependent tensors, with their constant operands and
+   their outputs, recorded once while the traced graph is replayed and once while the module
+   really runs; any difference is refused, naming the line.
+3. `forward_sweep`: the module's own forward pass, in its own dtype, in batches, on every
+   enumerable graded input (and on sampled points of the huge ones), compared with the target.
+   A network passes only if its exact function is right *and* its own forward pass classifies
+   every swept input right (docs/theory.md §5).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from .refusals import HiddenBehaviour, InPlaceMutation
+from .riddles import Domain, Riddle
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+
+# What the capture relies on, as it was when the grader's package was imported.
+_PRISTINE: dict[str, Any] = {
+    "nn.Module.__call__": nn.Module.__call__, "nn.Module._call_impl": nn.Module._call_impl,
+    "nn.Linear.forward": nn.Linear.forward, "nn.ReLU.forward": nn.ReLU.forward,
+    "nn.Sigmoid.forward": nn.Sigmoid.forward, "nn.Sequential.forward": nn.Sequential.forward,
+    "torch.nn.functional.linear": F.linear, "torch.nn.functional.relu": F.relu,
+    "torch.relu": torch.relu, "torch.sigmoid": torch.sigmoid, "torch.clamp": torch.clamp,
+    "torch.Tensor.relu": torch.Tensor.relu, "torch.Tensor.__add__": torch.Tensor.__add__,
+    "torch.Tensor.__sub__": torch.Tensor.__sub__, "torch.Tensor.__mul__": torch.Tensor.__mul__,
+}
+_PLAIN_TENSORS = (nn.Parameter, torch.Tensor) + ((nn.parameter.Buffer,) if hasattr(nn.parameter, "Buffer") else ())
+_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+_GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+                 "_global_backward_pre_hooks")
+
+
+def _current(path: str) -> Any:
+    owner, _, attr = path.rpartition(".")
+    root = {"nn": nn, "torch": torch, "torch.nn.functional": F}
+    obj: Any = root.get(owner.split(".")[0] if owner not in root else owner)
+    if owner not in root:
+        for part in owner.split(".")[1:]:
+            obj = getattr(obj, part)
+    return getattr(obj, attr)
+
+
+def refuse_hidden_behaviour(module: nn.Module) -> None:
+    """Refuse, by name, what would make running differ from the traced description."""
+    from torch.nn.modules import module as module_mod
+
+    for path, original in _PRISTINE.items():
+        if _current(path) is not original:
+            raise HiddenBehaviour(f"{path} has been replaced; the grader only trusts PyTorch's own")
+    if any(getattr(module_mod, name, None) for name in _GLOBAL_HOOKS):
+        raise HiddenBehaviour("a global module hook is registered (register_module_forward_hook "
+                              "or similar); remove it: hooks change what the network computes")
+    for name, sub in module.named_modules():
+        label = f"layer '{name}'" if name else "the network"
+        for hooks in _HOOK_DICTS:
+            if getattr(sub, hooks, None):
+                raise HiddenBehaviour(f"{label} has a {hooks.strip('_').replace('_', ' ')[:-1]} "
+                                      "registered; hooks change what the network computes, so they "
+                                      "are not allowed")
+        for attr in ("__call__", "_call_impl"):
+            if getattr(type(sub), attr) is not getattr(nn.Module, attr):
+                raise HiddenBehaviour(f"{label} ({type(sub).__name__}) overrides {attr}; only "
+                                      "forward may define what a module computes")
+        if "forward" in vars(sub) or "__call__" in vars(sub):
+            raise HiddenBehaviour(f"{label} has forward assigned on the instance; define forward "
+                                  "in the class instead")
+        for pname, t in list(sub.named_parameters(recurse=False)) + list(sub.named_buffers(recurse=False)):
+            if type(t) not in _PLAIN_TENSORS:
+                raise HiddenBehaviour(f"{label}.{pname} is a {type(t).__name__}, a tensor subclass "
+                                      "that can change what operations do")
+
+
+def student_place() -> str:
+    """The innermost line of the student's code on the current Python stack."""
+    from .capture import place
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        fname = frame.f_code.co_filename
+        if not fname.startswith((HERE, TORCH_DIR)) and not fname.startswith(os.path.dirname(os.__file__)):
+            return place(fname, frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return ""
+
+
+@dataclass
+class Call:
+    """One recorded op on input-dependent values: the function, its constants, its outputs."""
+
+    func: Any
+    consts: list[Any]
+    outputs: list[torch.Tensor]
+    where: str
+
+    @property
+    def name(self) -> str:
+        name = getattr(self.func, "__name__", None) or str(self.func)
+        return "+= (or another in-place update)" if name.startswith("__i") else name
+
+    def same_as(self, other: Call) -> bool:
+        if self.func is not other.func or len(self.consts) != len(other.consts):
+            return False
+        for a, b in zip(self.consts, other.consts):
+            if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+                if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or not _same(a, b):
+                    return False
+            elif a != b:
+                return False
+        return len(self.outputs) == len(other.outputs) and all(
+            _same(a, b) for a, b in zip(self.outputs, other.outputs))
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Bit-for-bit equal, NaN where NaN."""
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if not a.is_floating_point():
+        return bool(torch.equal(a, b))
+    return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
+
+
+def _flat(obj: Any) -> list[Any]:
+    if isinstance(obj, (list, tuple)):
+        return [x for o in obj for x in _flat(o)]
+    if isinstance(obj, dict):
+        return [x for o in obj.values() for x in _flat(o)]
+    return [obj]
+
+
+class OpRecorder(TorchFunctionMode):
+    """Records every torch call that reads an input-dependent tensor (the input, or the output
+    of an earlier recorded call), with its constant operands and a copy of its outputs."""
+
+    def __init__(self, x: torch.Tensor, where: Callable[[], str]) -> None:
+        super().__init__()
+        self.live: dict[int, torch.Tensor] = {id(x): x}
+        self.calls: list[Call] = []
+        self.where = where
+        self.on = True
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if not self.on:
+            return out
+        flat = _flat((args, kwargs))
+        if not any(isinstance(a, torch.Tensor) and id(a) in self.live for a in flat):
+            return out
+        consts = [a for a in flat if not (isinstance(a, torch.Tensor) and id(a) in self.live)]
+        consts = [a.detach().clone() if isinstance(a, torch.Tensor) else _plain(a) for a in consts]
+        outs = [o for o in _flat(out) if isinstance(o, torch.Tensor)]
+        for o in outs:
+            self.live[id(o)] = o
+        self.calls.append(Call(func, consts, [o.detach().clone() for o in outs], self.where()))
+        return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (int, float, bool, str, type(None), torch.dtype, torch.Size, slice)):
+        return v if not isinstance(v, float) else (repr(v),)
+    return repr(v)[:200]
+
+
+def compare_runs(traced: list[Call], ran: list[Call]) -> None:
+    """Refuse when the forward that runs did something the traced replay did not."""
+    for i in range(max(len(traced), len(ran))):
+        a = traced[i] if i < len(traced) else None
+        b = ran[i] if i < len(ran) else None
+        if a is not None and b is not None and a.same_as(b):
+            continue
+        where = (b.where if b is not None else "") or (a.where if a is not None else "")
+        if b is not None and (b.name.endswith("_") or b.name.startswith("+=")) and (a is None or a.func is not b.func):
+            raise InPlaceMutation(f"{b.name} changes a value in place, which tracing does not see; "
+                                  "write a new value instead (h = h - 1, not h -= 1)", where)
+        if a is None or b is None:
+            extra = b if b is not None else a
+            raise HiddenBehaviour(
+                f"the forward pass that runs {'calls' if b is not None else 'skips'} {extra.name} "  # type: ignore[union-attr]
+                "where the traced one does not; a network must compute the same way whether it is "
+                "traced or run (no is_fx_tracing() branches, no hooks)", where)
+        what = "calls" if a.func is not b.func else "computes differently in"
+        raise HiddenBehaviour(
+            f"the forward pass that runs {what} {b.name} (traced: {a.name}); a network must "
+            "compute the same way whether it is traced or run (no is_fx_tracing() branches, no "
+            "hooks, no state that changes between calls)", where)
+
+
+# ---- the forward-pass sweep ------------------------------------------------------------------
+SWEEP_FLOATS = 1 << 23  # floats per widest hidden value in one batch: about 32 MiB in float32
+SHOW = 5
+MANTISSA = {torch.float32: 24, torch.float64: 53}
+
+
+def _enumerated(d: Domain, rows: int) -> Any:
+    """Every point of an enumerable domain, in batches of about `rows` points (int64)."""
+    if d.arity == 1:
+        for start in range(d.lo, d.hi + 1, rows):
+            yield np.arange(start, min(start + rows, d.hi + 1), dtype=np.int64)[:, None]
+        return
+    side = d.hi - d.lo + 1
+    g = np.arange(d.lo, d.hi + 1, dtype=np.int64)
+    step = max(1, rows // side)
+    for a0 in range(d.lo, d.hi + 1, step):
+        a = np.arange(a0, min(a0 + step, d.hi + 1), dtype=np.int64)
+        aa, bb = np.meshgrid(a, g, indexing="ij")
+        yield np.stack([aa.ravel(), bb.ravel()], axis=1)
+
+
+def representable(x: int, dtype: torch.dtype) -> bool:
+    """Is the integer x exactly a value of this float type?"""
+    m = MANTISSA[dtype]
+    if abs(x) <= 2**m:
+        return True
+    lowest = (abs(x) & -abs(x)).bit_length() - 1  # trailing zero bits
+    return abs(x).bit_length() - lowest <= m and abs(x).bit_length() <= 1000
+
+
+def sampled_points(d: Domain, dtype: torch.dtype, extra: list[int], seed: int = 0) -> list[int]:
+    """Points of a huge one-input domain where the forward pass can run: both ends, the
+    neighbours of every power of two, `extra` points (neighbours of breakpoints), seeded
+    random integers below 2^mantissa, and seeded random representable larger integers."""
+    rng = np.random.default_rng(seed)
+    m = MANTISSA[dtype]
+    pts = {d.lo, d.lo + 1, d.hi - 1, d.hi}
+    for k in range(d.hi.bit_length() + 1):
+        pts.update((2**k - 1, 2**k, 2**k + 1))
+    pts.update(extra)
+    small_hi = min(d.hi, 2**m)
+    if small_hi >= d.lo:
+        pts.update(int(v) for v in rng.integers(d.lo, small_hi, size=2048, endpoint=True, dtype=np.int64))
+    top = d.hi.bit_length()
+    for _ in range(1024 if top > m else 0):
+        e = int(rng.integers(m, top))  # bits above the mantissa
+        mant = int(rng.integers(2 ** (m - 1), 2**m, dtype=np.int64))
+        pts.add(mant << (e - m + 1))
+    return sorted(x for x in pts if d.lo <= x <= d.hi and representable(x, dtype))
+
+
+def forward_sweep(module: nn.Module, riddle: Riddle, width: int, extra: list[int] | None = None) -> list[dict[str, Any]]:
+    """The module's own forward pass on the graded inputs, compared with the target.
+
+    One entry per domain: how many inputs ran, how many were classified wrong (more than 1/2
+    from the target for exact riddles, beyond the tolerance for the sigmoid riddle), a few
+    examples, and a note where inputs could not run because the dtype cannot hold them."""
+    from .capture import module_dtype
+
+    dtype = module_dtype(module)
+    rows = max(256, SWEEP_FLOATS // max(1, width))
+    out = []
+    for d in riddle.domains:
+        entry: dict[str, Any] = {"domain": d.name, "points": 0, "wrong": 0, "examples": [], "note": ""}
+        if d.method == "enumeration":
+            batches: Any = _enumerated(d, rows)
+        else:
+            pts = sampled_points(d, dtype, extra or [])
+            batches = (np.array(pts[i:i + rows], dtype=object)[:, None] for i in range(0, len(pts), rows))
+            name = str(dtype).replace("torch.", "")
+            entry["note"] = (f"{d.describe()} cannot all run in {name} (integers above "
+                             f"2^{MANTISSA[dtype]} are not all {name} values): the forward pass ran "
+                             f"on {len(pts):,} chosen inputs")
+        for batch in batches:
+            _sweep_batch(module, riddle, batch, dtype, entry)
+        out.append(entry)
+    return out
+
+
+def _sweep_batch(module: nn.Module, riddle: Riddle, pts: np.ndarray, dtype: torch.dtype,
+                 entry: dict[str, Any]) -> None:
+    x = torch.tensor(pts.astype(np.float64), dtype=torch.float64).to(dtype)
+    with torch.no_grad():
+        y = module(x)
+    if not isinstance(y, torch.Tensor) or y.numel() != len(pts):
+        shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"forward returned {shape} for a batch of {len(pts)} inputs")
+    ys = y.detach().reshape(-1).to(torch.float64).numpy()
+    want = np.asarray(riddle.target(*[pts[:, i] for i in range(riddle.arity)])).astype(np.float64)
+    err = np.abs(ys - want)
+    limit = float(riddle.tolerance) if riddle.rule == "tolerance" and riddle.tolerance is not None else None
+    bad = ~(err <= limit) if limit is not None else ~(err < 0.5)
+    entry["points"] += len(pts)
+    idx = np.nonzero(bad)[0]
+    entry["wrong"] += len(idx)
+    for i in idx[: SHOW - len(entry["examples"])]:
+        entry["examples"].append([[int(v) for v in pts[i]], float(ys[i])])
