@@ -116,11 +116,22 @@ class Call:
 
     @property
     def name(self) -> str:
-        name = getattr(self.func, "__name__", None) or str(self.func)
-        return "+= (or another in-place update)" if name.startswith("__i") else name
+        return getattr(self.func, "__name__", None) or str(self.func)[:60]
+
+    @property
+    def in_place(self) -> bool:
+        """torch's naming: add_, relu_ (and the operators +=, -= as __iadd__, __isub__)."""
+        n = self.name
+        return (n.endswith("_") and not n.startswith("__")) or (n.startswith("__i") and n.endswith("__"))
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """The same function in both runs (bound method wrappers are fresh objects each time)."""
+        f = self.func
+        return (type(f).__name__, getattr(f, "__qualname__", "") or self.name, id(getattr(f, "__self__", f)))
 
     def same_as(self, other: Call) -> bool:
-        if self.func is not other.func or len(self.consts) != len(other.consts):
+        if self.key != other.key or len(self.consts) != len(other.consts):
             return False
         for a, b in zip(self.consts, other.consts):
             if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
@@ -191,7 +202,7 @@ def compare_runs(traced: list[Call], ran: list[Call]) -> None:
         if a is not None and b is not None and a.same_as(b):
             continue
         where = (b.where if b is not None else "") or (a.where if a is not None else "")
-        if b is not None and (b.name.endswith("_") or b.name.startswith("+=")) and (a is None or a.func is not b.func):
+        if b is not None and b.in_place and (a is None or a.key != b.key):
             raise InPlaceMutation(f"{b.name} changes a value in place, which tracing does not see; "
                                   "write a new value instead (h = h - 1, not h -= 1)", where)
         if a is None or b is None:
@@ -200,7 +211,7 @@ def compare_runs(traced: list[Call], ran: list[Call]) -> None:
                 f"the forward pass that runs {'calls' if b is not None else 'skips'} {extra.name} "  # type: ignore[union-attr]
                 "where the traced one does not; a network must compute the same way whether it is "
                 "traced or run (no is_fx_tracing() branches, no hooks)", where)
-        what = "calls" if a.func is not b.func else "computes differently in"
+        what = "calls" if a.key != b.key else "computes differently in"
         raise HiddenBehaviour(
             f"the forward pass that runs {what} {b.name} (traced: {a.name}); a network must "
             "compute the same way whether it is traced or run (no is_fx_tracing() branches, no "

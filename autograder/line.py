@@ -1,15 +1,18 @@
 """Exact verification of a one-input network on huge integer ranges (docs/theory.md §5).
 
-An *atom* is a run of integers t in [lo, hi] on which every live value of the network is
-affine in t (state = P + t·Q, exact rationals) and the target label is (mu + eps·t) mod 2:
-a constant label when eps = 0, parity when eps = 1.  Each ReLU splits an atom only where a
-pre-activation changes sign.  After each op, atoms are put in a canonical form (direction of
-Q, base point on their line) and atoms that reach the same states are merged: later ops see
-only the state, so one copy suffices.  That is what makes folding networks cheap to verify
-on [0, 2^64): the atoms stay few however large the range.
+The network comes in affine normal form (`normal.py`): scalar ReLU units in order.  An *atom*
+is a run of integers t in [lo, hi] on which every live value (the input while it is still
+read, and the units that later units or the output read) is affine in t, P + t·Q in exact
+rationals, and the target label is (mu + eps·t) mod 2: a constant label when eps = 0, parity
+when eps = 1.  Each unit splits an atom at most once, where its pre-activation changes sign.
+After each unit, atoms are put in a canonical form (direction of Q, base point on their line)
+and atoms that reach the same states are merged: later units see only the state, so one copy
+suffices.  That is what makes folding networks cheap to verify on [0, 2^64): the atoms stay
+few however large the range.
 
 Two inputs with different labels that reach the same state are a counterexample.  When the
-number of atoms exceeds a cap the verification fails closed with `LineCapExceeded`.
+atoms exceed a cap the analysis stops (at most twice the cap is ever held) and says what in
+the network keeps it from folding.
 """
 
 from __future__ import annotations
@@ -17,14 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import floor
-from typing import Iterator
 
-import numpy as np
-
-from .description import Network, Op
+from .normal import UnitNet
 
 MAX_ATOMS = 20_000
-Vec = tuple[Fraction, ...]
+State = dict[int, tuple[Fraction, Fraction]]  # coordinate -> (P, Q): value P + t·Q
 
 
 class LineCapExceeded(Exception):
@@ -35,7 +35,7 @@ class LineCapExceeded(Exception):
 class Atom:
     lo: int
     hi: int
-    state: dict[int, tuple[list[Fraction], list[Fraction]]]
+    state: State
     mu: int
     eps: int
     origin: list[tuple[int, int, int, int]] = field(default_factory=list)  # (lo, hi, a, b): x = a + b·t
@@ -52,7 +52,7 @@ class Atom:
 
 @dataclass
 class LineFailure:
-    """A counterexample found by the line analysis (input may be unknown after merging)."""
+    """A counterexample found by the line analysis (the input may be unknown after merging)."""
 
     input: int | None
     expected: int
@@ -60,80 +60,34 @@ class LineFailure:
     reason: str
 
 
-def _exact_weights(op: Op) -> tuple[list[list[Fraction]], list[Fraction]]:
-    rows = op.weight.shape[0]  # type: ignore[union-attr]
-    wf = [[Fraction(float(v)) for v in row] for row in op.weight]  # type: ignore[union-attr]
-    bias = [Fraction(float(v)) for v in op.bias] if op.bias is not None else [Fraction(0)] * rows
-    return wf, bias
-
-
-def _affine_op(op: Op, ins: list[tuple[list[Fraction], list[Fraction]]],
-               weights: tuple[list[list[Fraction]], list[Fraction]] | None) -> tuple[list[Fraction], list[Fraction]]:
-    if op.op == "linear":
-        (p, q), w = ins[0], op.weight  # type: ignore[misc]
-        rows, cols = w.shape  # type: ignore[union-attr]
-        wf, bias = weights  # type: ignore[misc]
-        lead = len(p) // cols
-        P, Q = [], []
-        for g in range(lead):
-            pv, qv = p[g * cols:(g + 1) * cols], q[g * cols:(g + 1) * cols]
-            for r in range(rows):
-                P.append(sum((wf[r][c] * pv[c] for c in range(cols) if wf[r][c]), bias[r]))
-                Q.append(sum((wf[r][c] * qv[c] for c in range(cols) if wf[r][c]), Fraction(0)))
-        return P, Q
-    if op.op in ("add", "sub"):
-        (pa, qa), (pb, qb) = ins
-        s = 1 if op.op == "add" else -1
-        return [a + s * b for a, b in zip(pa, pb)], [a + s * b for a, b in zip(qa, qb)]
-    if op.op in ("shift", "scale"):
-        p, q = ins[0]
-        c = [Fraction(float(v)) for v in np.broadcast_to(op.const, op.shape).reshape(-1)]  # type: ignore[arg-type]
-        if op.op == "shift":
-            return [a + b for a, b in zip(p, c)], list(q)
-        if op.divide:
-            return [a / b for a, b in zip(p, c)], [a / b for a, b in zip(q, c)]
-        return [a * b for a, b in zip(p, c)], [a * b for a, b in zip(q, c)]
-    if op.op == "gather":
-        P = [v for a in ins for v in a[0]]
-        Q = [v for a in ins for v in a[1]]
-        idx = op.index.reshape(-1).tolist()  # type: ignore[union-attr]
-        return [P[i] for i in idx], [Q[i] for i in idx]
-    raise ValueError(f"line analysis cannot handle op {op.op}")
-
-
-def _split_relu(atom: Atom, p: list[Fraction], q: list[Fraction]) -> Iterator[tuple[int, int]]:
-    cuts = set()
-    for a, b in zip(p, q):
-        if b != 0:
-            s = floor(-a / b) + 1
-            if atom.lo < s <= atom.hi:
-                cuts.add(s)
-    start = atom.lo
-    for s in sorted(cuts):
-        yield start, s - 1
-        start = s
-    yield start, atom.hi
+def _pieces(atom: Atom, p: Fraction, q: Fraction) -> list[tuple[int, int, bool]]:
+    """The atom's t-range split where p + q·t changes sign: (lo, hi, unit is on)."""
+    cut = None
+    if q != 0:
+        s = floor(-p / q) + 1
+        if atom.lo < s <= atom.hi:
+            cut = s
+    ranges = [(atom.lo, atom.hi)] if cut is None else [(atom.lo, cut - 1), (cut, atom.hi)]
+    return [(lo, hi, p + q * lo >= 0 and p + q * hi >= 0) for lo, hi in ranges]
 
 
 def _canonical(atom: Atom, live: list[int]) -> tuple[object, Atom]:
-    P = [v for k in live for v in atom.state[k][0]]
-    Q = [v for k in live for v in atom.state[k][1]]
+    Q = [atom.state[k][1] for k in live]
     j = next((i for i, v in enumerate(Q) if v != 0), None)
     if j is None:
-        return ("const", tuple(P)), atom
+        return ("const", tuple(atom.state[k][0] for k in live)), atom
     if Q[j] < 0:  # t -> -t
-        atom.state = {k: (pp, [-v for v in qq]) for k, (pp, qq) in atom.state.items()}
+        atom.state = {k: (p, -q) for k, (p, q) in atom.state.items()}
         atom.lo, atom.hi = -atom.hi, -atom.lo
         atom.origin = [(-hi, -lo, a, -b) for lo, hi, a, b in atom.origin]
-        Q = [-v for v in Q]
-    c = floor(P[j] / Q[j])  # t -> t + c, so that the base point has 0 <= P_j < Q_j
+    pj, qj = atom.state[live[j]]
+    c = floor(pj / qj)  # t -> t + c, so that the base point has 0 <= P_j < Q_j
     if c:
-        atom.state = {k: ([a - c * b for a, b in zip(pp, qq)], qq) for k, (pp, qq) in atom.state.items()}
+        atom.state = {k: (p - c * q, q) for k, (p, q) in atom.state.items()}
         atom.lo, atom.hi = atom.lo + c, atom.hi + c
         atom.mu = (atom.mu - atom.eps * c) % 2
         atom.origin = [(lo + c, hi + c, a - b * c, b) for lo, hi, a, b in atom.origin]
-    P = [v for k in live for v in atom.state[k][0]]
-    return (tuple(P), tuple(Q)), atom
+    return (tuple(atom.state[k] for k in live),), atom
 
 
 def _conflict(a: Atom, b: Atom) -> LineFailure | None:
@@ -142,8 +96,9 @@ def _conflict(a: Atom, b: Atom) -> LineFailure | None:
     for t in range(lo, min(hi, lo + 1) + 1):
         if a.label(t) != b.label(t):
             x1, x2 = a.input_at(t), b.input_at(t)
-            known = [x for x in (x1, x2) if x is not None]
-            return LineFailure(known[0] if known else None, a.label(t) if x1 is not None else b.label(t), None,
+            known = x1 if x1 is not None else x2
+            want = a.label(t) if x1 is not None else b.label(t)
+            return LineFailure(known, want, None,
                                f"inputs {x1 if x1 is not None else '?'} and {x2 if x2 is not None else '?'} "
                                "reach the same hidden state but need different outputs")
     return None
@@ -172,8 +127,7 @@ def _merge(atoms: list[Atom], live: list[int]) -> list[Atom] | LineFailure:
                 bad = _conflict(current, nxt)
                 if bad:
                     return bad
-            same_rule = (nxt.mu, nxt.eps) == (current.mu, current.eps)
-            if same_rule and nxt.lo <= current.hi + 1:
+            if (nxt.mu, nxt.eps) == (current.mu, current.eps) and nxt.lo <= current.hi + 1:
                 current.hi = max(current.hi, nxt.hi)
                 current.origin = (current.origin + nxt.origin)[:8]
             else:
@@ -183,46 +137,162 @@ def _merge(atoms: list[Atom], live: list[int]) -> list[Atom] | LineFailure:
     return merged
 
 
-def verify_line(net: Network, segments: list[tuple[int, int, int, int]],
-                max_atoms: int = MAX_ATOMS) -> tuple[list[LineFailure], int]:
+Row = dict[int, Fraction]  # a linear functional on the sources: column -> coefficient
+RANK_CAP = 200
+
+
+def _reduce(rows: list[Row]) -> list[tuple[int, Row]]:
+    """A fully reduced basis of the rows' span: (pivot, row) with row[pivot] = 1 and every
+    other basis row 0 at that pivot.  Then any v in the span is sum(v[pivot_k] * row_k)."""
+    basis: list[tuple[int, Row]] = []
+    for r in rows:
+        v = dict(r)
+        for piv, b in basis:
+            c = v.get(piv)
+            if c:
+                for col, bc in b.items():
+                    nv = v.get(col, Fraction(0)) - c * bc
+                    if nv:
+                        v[col] = nv
+                    else:
+                        v.pop(col, None)
+        if not v:
+            continue
+        piv = max(v)
+        inv = 1 / v[piv]
+        v = {col: c * inv for col, c in v.items()}
+        for k, (p2, b) in enumerate(basis):
+            c = b.get(piv)
+            if c:
+                nb = dict(b)
+                for col, vc in v.items():
+                    nv = nb.get(col, Fraction(0)) - c * vc
+                    if nv:
+                        nb[col] = nv
+                    else:
+                        nb.pop(col, None)
+                basis[k] = (p2, nb)
+        basis.append((piv, v))
+    return basis
+
+
+@dataclass
+class Plan:
+    """How the state that later units read evolves, precomputed on the network (not per atom).
+
+    Before unit j the state is z, the values of a basis of the functionals that unit j, the
+    later units and the output apply to the sources seen so far (input and units < j).  Two
+    inputs with equal z are indistinguishable from then on, whatever their raw input was; that
+    is what lets `fold(x) + x - x` and a residual stream y = x - 2·Σu merge.  Step j: unit j's
+    pre-activation is pre_c·z + pre_const; afterwards z' = T·z + w·u_j.  At the end the output
+    is out_c·z + out_const."""
+
+    pre_c: list[list[Fraction]]
+    pre_const: list[Fraction]
+    T: list[list[list[Fraction]]]
+    w: list[list[Fraction]]
+    out_c: list[Fraction]
+    out_const: Fraction
+    start: list[Fraction]  # z before the first unit, as multiples of the input x
+
+
+def plan(net: UnitNet) -> Plan:
+    """Work backward from the output: the functionals read after each unit, reduced to a basis.
+    When a basis would grow past RANK_CAP, keep every live source instead (always valid)."""
+    U = len(net.units)
+    pre_rows: list[Row] = [dict(u.pre.coef) for u in net.units]
+    out_row: Row = dict(net.output.coef)
+    bases: list[list[tuple[int, Row]]] = [[] for _ in range(U + 1)]  # bases[j]: the state before unit j
+    current = _reduce([out_row]) if out_row else []
+    bases[U] = current
+    for j in range(U - 1, -1, -1):
+        col = 1 + j
+        rows = [{c: v for c, v in b.items() if c != col} for _, b in current] + [pre_rows[j]]
+        rows = [r for r in rows if r]
+        current = _reduce(rows) if len(rows) <= RANK_CAP else [
+            (c, {c: Fraction(1)}) for c in sorted({c for r in rows for c in r})]
+        bases[j] = current
+    pre_c = [[pre_rows[j].get(piv, Fraction(0)) for piv, _ in bases[j]] for j in range(U)]
+    T, w = [], []
+    for j in range(U):
+        before, after = bases[j], bases[j + 1]
+        T.append([[b.get(piv, Fraction(0)) for piv, _ in before] for _, b in after])
+        w.append([b.get(1 + j, Fraction(0)) for _, b in after])
+    return Plan(pre_c, [u.pre.const for u in net.units], T, w,
+                [out_row.get(piv, Fraction(0)) for piv, _ in bases[U]], net.output.const,
+                [b.get(0, Fraction(0)) for _, b in bases[0]])
+
+
+def _dot(c: list[Fraction], z: list[tuple[Fraction, Fraction]], const: Fraction) -> tuple[Fraction, Fraction]:
+    p, q = const, Fraction(0)
+    for k, ck in enumerate(c):
+        if ck:
+            zp, zq = z[k]
+            p += ck * zp
+            q += ck * zq
+    return p, q
+
+
+def _cap_reason(net: UnitNet, j: int, count: int) -> str:
+    where = net.units[j].where
+    at = f"unit {j + 1} of {len(net.units)}" + (f" ({where})" if where else "")
+    readers = [k for k, u in enumerate(net.units) if k > j and 0 in u.pre.coef]
+    by = (f"unit {readers[-1] + 1}" + (f" ({net.units[readers[-1]].where})" if net.units[readers[-1]].where else "")
+          if readers else "the output" if 0 in net.output.coef else "")
+    why = (f"; the raw input is still read by {by}, and what later units read still tells "
+           "inputs apart, so nothing merges (a residual stream that folds its input must stop "
+           "carrying x once it is folded)" if by else
+           "; the network does not fold its input, so inputs never reach the same state")
+    return f"more than {count:,} distinct hidden states after {at}{why}"
+
+
+def verify_line(net: UnitNet, segments: list[tuple[int, int, int, int]], max_atoms: int = MAX_ATOMS,
+                cuts: list[int] | None = None) -> tuple[list[LineFailure], int]:
     """Check every integer of the given segments: (lo, hi, mu, eps) with target
-    (mu + eps·x) mod 2.  Returns up to a few failures (empty: exact) and the peak atom count."""
-    users = net.consumers()
-    last_use = {k: max(u) if u else (k if k == net.output else -1) for k, u in enumerate(users)}
-    atoms = [Atom(lo, hi, {0: ([Fraction(0)], [Fraction(1)])}, mu, eps, [(lo, hi, 0, 1)])
-             for lo, hi, mu, eps in segments]
+    (mu + eps·x) mod 2.  Returns up to a few failures (empty: exact) and the peak atom count.
+    `cuts`, when given, collects inputs next to which some unit changes sign (up to 4,096)."""
+    if net.arity != 1:
+        raise ValueError("line analysis takes one-input networks")
+    if any(u.kind != "relu" for u in net.units):
+        raise ValueError("line analysis does not handle sigmoid units")
+    pl = plan(net)
+    zero = Fraction(0)
+
+    def start(lo: int, hi: int, mu: int, eps: int) -> Atom:
+        state = {k: (zero, c) for k, c in enumerate(pl.start)}
+        return Atom(lo, hi, state, mu, eps, [(lo, hi, 0, 1)])
+
+    atoms = [start(*seg) for seg in segments if seg[0] <= seg[1]]
     peak = len(atoms)
-    for k, op in enumerate(net.ops[1:], start=1):
+    for j in range(len(net.units)):
         nxt: list[Atom] = []
-        weights = _exact_weights(op) if op.op == "linear" else None
+        T, w = pl.T[j], pl.w[j]
         for atom in atoms:
-            ins = [atom.state[a] for a in op.args]
-            if op.op == "relu":
-                p, q = ins[0]
-                for lo, hi in _split_relu(atom, p, q):
-                    on = [a + b * lo >= 0 and a + b * hi >= 0 for a, b in zip(p, q)]
-                    state = dict(atom.state)
-                    state[k] = ([a if o else Fraction(0) for a, o in zip(p, on)],
-                                [b if o else Fraction(0) for b, o in zip(q, on)])
-                    nxt.append(Atom(lo, hi, state, atom.mu, atom.eps, atom.origin))
-            elif op.op == "sigmoid":
-                raise ValueError("line analysis does not handle sigmoid units")
-            else:
-                atom.state[k] = _affine_op(op, ins, weights)
-                nxt.append(atom)
-        live = [j for j in range(k + 1) if last_use.get(j, -1) > k or j == net.output and k == net.output]
-        for atom in nxt:
-            atom.state = {j: atom.state[j] for j in live}
+            z = [atom.state[k] for k in range(len(atom.state))]
+            p, q = _dot(pl.pre_c[j], z, pl.pre_const[j])
+            for lo, hi, on in _pieces(atom, p, q):
+                up, uq = (p, q) if on else (zero, zero)
+                state = {}
+                for i, row in enumerate(T):
+                    zp, zq = _dot(row, z, zero)
+                    if w[i]:
+                        zp, zq = zp + w[i] * up, zq + w[i] * uq
+                    state[i] = (zp, zq)
+                nxt.append(Atom(lo, hi, state, atom.mu, atom.eps, atom.origin))
+                if cuts is not None and lo != atom.lo and len(cuts) < 4096:
+                    x = atom.input_at(lo)
+                    if x is not None:
+                        cuts.extend((x - 1, x))
         peak = max(peak, len(nxt))
         if len(nxt) > max_atoms:
-            raise LineCapExceeded(f"more than {max_atoms:,} distinct affine pieces after op {k} ({op.op})")
-        result = _merge(nxt, live)
+            raise LineCapExceeded(_cap_reason(net, j, max_atoms))
+        result = _merge(nxt, list(range(len(T))))
         if isinstance(result, LineFailure):
             return [result], peak
         atoms = result
     failures: list[LineFailure] = []
     for atom in atoms:
-        p, q = atom.state[net.output][0][0], atom.state[net.output][1][0]
+        p, q = _dot(pl.out_c, [atom.state[k] for k in range(len(atom.state))], pl.out_const)
         ts = [atom.lo, atom.hi] if atom.eps == 0 else list(range(atom.lo, min(atom.hi, atom.lo + 2) + 1))
         for t in ts:
             got = p + q * t

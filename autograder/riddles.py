@@ -19,7 +19,9 @@ Method = Literal["enumeration", "line"]
 
 @dataclass(frozen=True)
 class Domain:
-    """A box of integer points, graded by exhaustive enumeration or by exact line analysis."""
+    """A box of integer points.  `method` says whether every point can be run ("enumeration":
+    the forward-pass sweep runs on all of them, and exact enumeration is the fallback when an
+    analysis gives up) or not ("line": only the exact line analysis can decide it)."""
 
     name: str
     lo: int
@@ -84,6 +86,9 @@ class Riddle:
     tolerance: Fraction | None = None
     n: int | None = None
     signature: str = field(default="")
+    # The target on a run of integers lo..hi, for the exact line analysis of one-input
+    # riddles: pieces (lo, hi, mu, eps) on which the target is (mu + eps·x) mod 2.
+    runs: Callable[[int, int], list[tuple[int, int, int, int]]] | None = None
 
     def __repr__(self) -> str:
         tail = f", n={self.n}" if self.n is not None else ""
@@ -104,6 +109,14 @@ def _parity(x: Any) -> Any:
     return x % 2
 
 
+def _lt10_runs(lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+    return [r for r in ((lo, min(hi, 9), 1, 0), (max(lo, 10), hi, 0, 0)) if r[0] <= r[1]]
+
+
+def _parity_runs(lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+    return [(lo, hi, 0, 1)]
+
+
 LT10_PUBLIC = Domain("public", -20, 39)
 
 LT10_SIGMOID = Riddle(
@@ -111,7 +124,7 @@ LT10_SIGMOID = Riddle(
     target_text="1 if x < 10 else 0", domains=(LT10_PUBLIC,), rule="tolerance",
     tolerance=Fraction(1, 100), activation="sigmoid", lower_bound=1,
     bound_reason="the output must be nonlinear in x, so at least the one sigmoid unit",
-    budget=1, points=Points(2, 0), signature="lt10_sigmoid()")
+    budget=1, points=Points(2, 0), signature="lt10_sigmoid()", runs=_lt10_runs)
 
 LT10_RELU = Riddle(
     id="lt10_relu", title="x < 10 exactly, with ReLU", arity=1, target=_lt10,
@@ -120,7 +133,7 @@ LT10_RELU = Riddle(
     activation="relu", lower_bound=2,
     bound_reason="with one ReLU unit the output is affine on each side of its kink, "
                  "and a step that is constant on both sides forces it to be constant",
-    budget=2, points=Points(2, 1), signature="lt10_relu()")
+    budget=2, points=Points(2, 1), signature="lt10_relu()", runs=_lt10_runs)
 
 MIN_NETWORK = Riddle(
     id="min_network", title="min(a, b) exactly, with ReLU", arity=2, target=_min,
@@ -136,7 +149,7 @@ IS_EVEN_16 = Riddle(
     rule="exact", activation="relu", lower_bound=4,
     bound_reason="parity on 16 consecutive integers needs 15 linear pieces, and N ReLU "
                  "units give at most 2^N pieces",
-    budget=8, points=Points(2, 2), signature="is_even_16()")
+    budget=8, points=Points(2, 2), signature="is_even_16()", runs=_parity_runs)
 
 IS_EVEN_NS: tuple[int, ...] = tuple(range(1, 21)) + (32, 64)
 
@@ -158,7 +171,7 @@ def is_even_instance(n: int, points: Points | None = None) -> Riddle:
                       "and N ReLU units give at most 2^N pieces, so N >= n"
                       if n > 1 else "x itself is x mod 2 on {0, 1}: no unit is needed"),
         budget=2 * n, points=points or IS_EVEN_NETWORK.points, n=n,
-        signature=f"is_even_network({n})")
+        signature=f"is_even_network({n})", runs=_parity_runs)
 
 
 IS_EVEN_NETWORK = Riddle(
@@ -166,7 +179,7 @@ IS_EVEN_NETWORK = Riddle(
     target=_parity, target_text="exactly x mod 2 (1 for odd x)", domains=(),
     rule="exact", activation="relu", lower_bound=2,
     bound_reason="n units for 2^n integers (n >= 2), see docs/theory.md",
-    budget=4, points=Points(3, 2), signature="is_even_network(n_bits)")
+    budget=4, points=Points(3, 2), signature="is_even_network(n_bits)", runs=_parity_runs)
 
 RIDDLES: dict[str, Riddle] = {
     r.id: r for r in (LT10_SIGMOID, LT10_RELU, MIN_NETWORK, IS_EVEN_16, IS_EVEN_NETWORK)

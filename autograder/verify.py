@@ -14,9 +14,10 @@ from typing import Any, Iterator
 import numpy as np
 
 from .description import Network
-from .evaluate import exact_output, exact_values, float_forward
+from .evaluate import SAFE, exact_output, exact_values, float_forward
 from .line import LineCapExceeded, verify_line
-from .riddles import Domain, Riddle, _lt10, _parity
+from .normal import UnitNet, normal_form
+from .riddles import Domain, Riddle
 
 CHUNK = 1 << 20
 SHOW = 5
@@ -51,11 +52,11 @@ def exact_text(v: Fraction | float | int) -> str:
         f = float(fr)
     except OverflowError:
         return f"{fr.numerator}/{fr.denominator}"
-    if Fraction(f) == fr or not float(f).is_integer():
+    if Fraction(f) == fr or not f.is_integer():
         return repr(f)
     k = round(fr)
     d = fr - k
-    return f"{k} {'+' if d > 0 else '-'} {float(abs(d))!r}"
+    return f"{k} {'+' if d > 0 else '-'} {safe_float(abs(d))!r}"
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Verdict:
     refused: str = ""  # non-empty when the network breaks the riddle's rules
     public_values: list[float] | None = None  # the network's values on the public domain (figures)
     partial_count: bool = False  # `wrong` counts only the first part of a huge domain
+    methods: set[str] = field(default_factory=set)  # how it was decided: "line", "enumeration", "regions"
 
     def __repr__(self) -> str:
         state = "refused" if self.refused else "exact" if self.exact else "not exact"
@@ -118,48 +120,70 @@ def _target(riddle: Riddle, pts: np.ndarray) -> np.ndarray:
     return np.asarray(riddle.target(*[pts[:, i] for i in range(riddle.arity)]), dtype=np.int64)
 
 
+def safe_float(v: Fraction | int) -> float:
+    """The nearest float, or ±inf when the exact value is beyond float range."""
+    try:
+        return float(v)
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
+
+
 def _enumerate(riddle: Riddle, net: Network, d: Domain, v: Verdict) -> None:
+    """Exact outputs on every point, compared with the target (exact integers throughout)."""
     worst = Fraction(0)
     for pts in _points(d):
         out = exact_output(net, pts)
         want = _target(riddle, pts)
-        diff = out.num - want * out.den if out.num.dtype != object else out.num - want.astype(object) * out.den
+        big = out.num.dtype == object or out.den >= SAFE // max(1, int(np.abs(want).max(initial=0)))
+        diff = (out.num.astype(object) - want.astype(object) * out.den) if big else out.num - want * out.den
         bad = np.nonzero(diff != 0)[0]
         if len(bad):
             v.wrong += len(bad)
-            worst = max(worst, Fraction(int(np.abs(diff[bad]).max()), out.den))
+            worst = max(worst, Fraction(max(abs(int(diff[i])) for i in bad), out.den))
             for i in bad[: SHOW - len(v.counterexamples)]:
                 got = Fraction(int(out.num[i]), out.den)
-                v.counterexamples.append(Counterexample([int(c) for c in pts[i]], float(want[i]), float(got), got))
+                v.counterexamples.append(Counterexample([int(c) for c in pts[i]], float(want[i]), safe_float(got), got))
             if d.size > CHUNK:  # enough evidence; the rest of a huge domain would only cost time
                 v.partial_count = True
                 break
-    v.largest_error = max(v.largest_error or 0.0, float(worst))
+    v.largest_error = max(v.largest_error or 0.0, safe_float(worst))
 
 
-def _segments(riddle: Riddle, d: Domain) -> list[tuple[int, int, int, int]]:
-    if riddle.target is _parity:
-        return [(d.lo, d.hi, 0, 1)]
-    if riddle.target is _lt10:
-        return [(lo, hi, lab, 0) for lo, hi, lab in ((d.lo, min(d.hi, 9), 1), (max(d.lo, 10), d.hi, 0)) if lo <= hi]
-    raise ValueError(f"no line analysis for {riddle.id}")
+def exact_at(net: Network, point: list[int]) -> Fraction:
+    """The exact output of the network at one integer point."""
+    big = any(abs(c) >= 2**62 for c in point)
+    return exact_output(net, np.asarray([point], dtype=object if big else np.int64)).fractions()[0]
 
 
-def _line(riddle: Riddle, net: Network, d: Domain, v: Verdict) -> bool:
+def _line(riddle: Riddle, net: Network, unet: UnitNet, d: Domain, v: Verdict) -> bool:
+    """Decide a one-input domain by the exact line analysis; enumerate when it gives up on an
+    enumerable domain; fail closed, saying why, on a domain too large to enumerate."""
+    assert riddle.runs is not None
     try:
-        failures, _ = verify_line(net, _segments(riddle, d))
+        failures, _ = verify_line(unet, riddle.runs(d.lo, d.hi))
     except LineCapExceeded as e:
-        v.refused = (f"could not verify {d.describe()} exactly: {e}. The network seems to keep "
-                     "the raw input until the end, so its pieces cannot be merged; it is not "
-                     "counted as exact (fail closed)")
+        if d.method == "enumeration":
+            before = v.wrong
+            _enumerate(riddle, net, d, v)
+            v.methods.add("enumeration")
+            return v.wrong == before
+        v.refused = f"could not verify {d.describe()} exactly: {e}; it is not counted as exact (fail closed)"
         return False
+    v.methods.add("line")
     for f in failures:
-        got = None if f.got is None else float(f.got)
-        if f.input is not None:
-            v.counterexamples.append(Counterexample([f.input], float(f.expected), got, f.got))
         if f.reason != "wrong output" and f.reason not in v.notes:
             v.notes.append(f.reason)
         v.wrong += 1
+        v.partial_count = True
+        if f.input is None:
+            continue
+        got = exact_at(net, [f.input])  # never show an input where the network is right
+        want = int(riddle.target(f.input))
+        if got != want:
+            v.counterexamples.append(Counterexample([f.input], float(want), safe_float(got), got))
+    if failures and not v.counterexamples:
+        v.notes.append("the exact analysis proved the network wrong on this domain but could not "
+                       "name a single input")
     return not failures
 
 
@@ -205,7 +229,7 @@ def _tolerance(riddle: Riddle, net: Network, v: Verdict) -> bool:
             if ok and hi < 1:
                 h_lo, h_hi = _logit_bound(hi)
                 ok = z[i] <= h_lo if not (h_lo <= z[i] <= h_hi) else False
-        y = float(a) * _sigmoid(float(z[i])) + float(b) if a != 0 else float(b)
+        y = safe_float(a) * _sigmoid(safe_float(z[i])) + safe_float(b) if a != 0 else safe_float(b)
         ys.append(y)
         worst = max(worst, abs(y - t))
         if not ok:
@@ -322,24 +346,26 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None)
         v.checked.append(riddle.domains[0].describe())
     else:
         ok = True
+        unet = normal_form(net) if riddle.arity == 1 and riddle.runs is not None else None
         for d in riddle.domains:
-            if d.method == "line":
-                ok = _line(riddle, net, d, v) and ok
+            if unet is not None:
+                ok = _line(riddle, net, unet, d, v) and ok
             else:
                 before = v.wrong
                 _enumerate(riddle, net, d, v)
+                v.methods.add("enumeration")
                 ok = ok and v.wrong == before
             v.checked.append(d.describe())
             if not ok:
                 break
         v.exact = ok and not v.refused
         big = riddle.domains[0].hi > 2**62
-        exact_at = exact_output(net, np.asarray(samples, dtype=object if big else np.int64)).fractions()
+        exact_vals = exact_output(net, np.asarray(samples, dtype=object if big else np.int64)).fractions()
         public = riddle.domains[0]
         if public.size <= 20_000 and not v.refused:
-            v.public_values = [float(f) for f in exact_at[: public.size]]
+            v.public_values = [safe_float(f) for f in exact_vals[: public.size]]
         if outputs is not None:
-            _float_info(riddle, net, v, samples, exact_at, outputs)
+            _float_info(riddle, net, v, samples, exact_vals, outputs)
     if outputs is not None and not isinstance(swept, str):
         _apply_sweep(riddle, net, v, swept)
     if not v.exact and not v.refused and neurons < riddle.lower_bound:
@@ -359,7 +385,7 @@ def _float_info(riddle: Riddle, net: Network, v: Verdict, samples: list[list[int
                 exact: list[Fraction], outputs: list[float]) -> None:
     """Does the candidate's own forward pass agree with its exact function? (information)"""
     theirs = np.asarray(outputs, dtype=np.float64)
-    agree = [float(e) == t for e, t in zip(exact, theirs)]
+    agree = [safe_float(e) == t for e, t in zip(exact, theirs)]
     v.float_agrees = all(agree)
     if not v.float_agrees:
         want = _target(riddle, np.asarray(samples, dtype=np.int64))

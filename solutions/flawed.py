@@ -107,7 +107,7 @@ FLAWED = [
     (product_min, "min_network", "fail", "product of two input-dependent tensors"),
     (remainder_parity, "is_even_16", "fail", "remainder"),
     (abs_parity, "is_even_16", "fail", "abs is not allowed"),
-    (control_flow_parity, "is_even_16", "fail", "control flow"),
+    (control_flow_parity, "is_even_16", "fail", "InputControlFlow at line"),
     (numpy_parity, "is_even_16", "fail", "numpy"),
     (rounding_parity, "is_even_16", "fail", "rounding"),
     (not_a_module, "is_even_16", "fail", "not a torch.nn.Module"),
