@@ -100,7 +100,7 @@ def parts(r: RiddleResult) -> list[dict[str, object]]:
     for inst in graded:
         v = by_n.get(inst.n)
         if v is not None and v.exact:
-            said = f"Exact on {' and '.join(v.checked)}, checked by {METHOD_TEXT[inst.domains[0].method]}."
+            said = f"Exact on {' and '.join(v.checked)}, checked by {' and '.join(METHOD_TEXT[m] for m in sorted(v.methods)) or 'exact evaluation'}."
             status, table = "pass", []
         elif v is not None:  # the first failing size: the riddle's message is about it
             said, status, table = r.message, "fail", _counterexample_table(v.counterexamples)

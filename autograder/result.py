@@ -98,7 +98,7 @@ def _fail_message(riddle: Riddle, verdicts: list[Verdict]) -> str:
     word = "within the tolerance" if riddle.rule == "tolerance" else "exact"
     where = f" for n = {v.riddle.n}" if v.riddle.n is not None else ""
     dom = v.checked[-1] if v.checked else v.riddle.domains[0].describe()
-    count = f" at {'at least ' if v.partial_count else ''}{v.wrong:,} point(s)" if v.wrong else ""
+    count = f" ({'at least ' if v.partial_count else ''}{v.wrong:,} wrong point(s))" if v.wrong else ""
     msg = f"Not {word}{where}: wrong on {dom}{count}"
     if v.counterexamples:
         msg += "; for example " + "; ".join(c.text() for c in v.counterexamples[:3])
@@ -111,7 +111,8 @@ def _fail_message(riddle: Riddle, verdicts: list[Verdict]) -> str:
     return msg
 
 
-METHOD_TEXT = {"enumeration": "enumerating every input", "line": "exact line analysis"}
+METHOD_TEXT = {"enumeration": "enumerating every input", "line": "exact line analysis",
+               "regions": "exact analysis of linear regions"}
 
 
 def _ranges(ns: list[int]) -> str:
@@ -130,7 +131,7 @@ def _pass_message(riddle: Riddle, verdicts: list[Verdict], eff: float) -> str:
     if len(verdicts) > 1:
         last = verdicts[-1]
         ns = _ranges([v.riddle.n or 0 for v in verdicts])
-        methods = sorted({METHOD_TEXT[d.method] for v in verdicts for d in v.riddle.domains})
+        methods = sorted({METHOD_TEXT[m] for v in verdicts for m in v.methods})
         opt = all(v.neurons <= v.riddle.lower_bound for v in verdicts)
         msg = (f"{word} for every graded n ({ns}), checked by {' and '.join(methods)}. Neurons at "
                f"n = {last.riddle.n}: {last.neurons} (proven minimum {last.riddle.lower_bound}, "
@@ -139,6 +140,9 @@ def _pass_message(riddle: Riddle, verdicts: list[Verdict], eff: float) -> str:
         over = [v for v in verdicts if v.neurons > v.riddle.budget]
         if over:
             msg += f" Above budget at n = {over[0].riddle.n}: efficiency {eff:.0%}."
+        notes = dict.fromkeys(n for v in verdicts for n in v.notes)  # per-n notes, once each
+        for note in notes:
+            msg += f" Note: {note}."
         return msg
     v = verdicts[0]
     msg = f"{word} on {' and '.join(v.checked)}. Neurons: {v.neurons} (proven minimum {riddle.lower_bound}, budget {riddle.budget})"

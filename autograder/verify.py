@@ -75,6 +75,7 @@ class Verdict:
     refused: str = ""  # non-empty when the network breaks the riddle's rules
     public_values: list[float] | None = None  # the network's values on the public domain (figures)
     partial_count: bool = False  # `wrong` counts only the first part of a huge domain
+    run_fails: bool = False  # the network's own forward pass got some swept input wrong
     methods: set[str] = field(default_factory=set)  # how it was decided: "line", "enumeration", "regions"
 
     def __repr__(self) -> str:
@@ -294,26 +295,26 @@ def _apply_sweep(riddle: Riddle, net: Network, v: Verdict, sweep: list[dict[str,
     """A pass needs the exact proof *and* the network's own forward pass classifying every
     swept input right (docs/theory.md §5); say where inputs could not run."""
     size = f"n = {riddle.n}: " if riddle.n is not None else ""
-    for d, e in zip(riddle.domains, sweep):
+    for e in sweep:
         if e.get("note"):
             v.notes.append(size + str(e["note"])[:300])
-        if not e["wrong"]:
-            continue
-        proven = v.exact
-        v.exact = False
-        first = e["examples"][0] if e["examples"] else None
-        if proven:  # the exact proof found nothing: the sweep's inputs are the counterexamples
-            v.wrong = e["wrong"]
-            v.counterexamples = [Counterexample(list(inp), float(int(np.asarray(riddle.target(*inp)))), float(got))
-                                 for inp, got in e["examples"][:SHOW]]
-        if first is not None:
-            x = ", ".join(str(c) for c in first[0])
-            kind = ("its weights define the right function, but" if proven
-                    else "in addition,")
-            v.notes.append(f"{kind} the network's own {net.dtype} forward pass gets {e['wrong']:,} "
-                           f"input(s) of {d.describe()} wrong when it runs, e.g. f({x}) = "
-                           f"{float(first[1])!r}; a pass needs the forward pass to be right too "
-                           "(float rounding, a cast or a trick that only works when traced)")
+    bad = next(((d, e) for d, e in zip(riddle.domains, sweep) if e["wrong"]), None)
+    if bad is None:
+        return
+    d, e = bad
+    v.run_fails = True
+    if not v.exact:  # the exact proof already failed it; the run only adds a remark
+        v.notes.append(f"its own {net.dtype} forward pass is wrong on {e['wrong']:,} input(s) of "
+                       f"{d.describe()} as well")
+        return
+    v.exact = False
+    v.wrong, v.partial_count = e["wrong"], False
+    v.checked = v.checked[: riddle.domains.index(d)] + [d.describe()]
+    v.counterexamples = [Counterexample(list(inp), float(int(np.asarray(riddle.target(*inp)))), float(got))
+                         for inp, got in e["examples"][:SHOW]]
+    v.notes.append(f"the function its weights define is right, but the network's own {net.dtype} "
+                   "forward pass gets these inputs wrong when it runs (float rounding, a cast, or "
+                   "a trick that only works while traced); a pass needs both")
 
 
 def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None) -> Verdict:
@@ -364,10 +365,10 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None)
         public = riddle.domains[0]
         if public.size <= 20_000 and not v.refused:
             v.public_values = [safe_float(f) for f in exact_vals[: public.size]]
+        if outputs is not None and not isinstance(swept, str):
+            _apply_sweep(riddle, net, v, swept)
         if outputs is not None:
             _float_info(riddle, net, v, samples, exact_vals, outputs)
-    if outputs is not None and not isinstance(swept, str):
-        _apply_sweep(riddle, net, v, swept)
     if not v.exact and not v.refused and neurons < riddle.lower_bound:
         v.notes.append(f"{neurons} neuron(s) is below the proven minimum of {riddle.lower_bound} "
                        f"({riddle.bound_reason}), so no network this small can be exact")
@@ -387,7 +388,7 @@ def _float_info(riddle: Riddle, net: Network, v: Verdict, samples: list[list[int
     theirs = np.asarray(outputs, dtype=np.float64)
     agree = [safe_float(e) == t for e, t in zip(exact, theirs)]
     v.float_agrees = all(agree)
-    if not v.float_agrees:
+    if not v.float_agrees and not v.run_fails:
         want = _target(riddle, np.asarray(samples, dtype=np.int64))
         bad = agree.index(False)
         v.notes.append(f"the network's own {net.dtype} forward pass differs from the function "

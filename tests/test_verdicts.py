@@ -8,6 +8,7 @@ from torch import nn
 
 from autograder import check_function
 from autograder.capture import capture
+from autograder.normal import normal_form
 from autograder.riddles import IS_EVEN_NS, RIDDLES, is_even_bound, is_even_instance
 from autograder.verify import verify
 from solutions import reference as R
@@ -189,7 +190,7 @@ def test_line_analysis_agrees_with_enumeration_on_random_networks() -> None:
         for module in nets:
             verdicts.append(_agree(capture(module, 1), trial))
     # and a network that is right: the residual fold at n = 3
-    assert not verify_line(capture(R.ResidualFold(3), 1), [(0, 7, 0, 1)])[0]
+    assert not verify_line(normal_form(capture(R.ResidualFold(3), 1)), [(0, 7, 0, 1)])[0]
     # the comparison means something only if both verdicts occurred
     assert len(verdicts) == 120 and any(verdicts) and not all(verdicts)
 
@@ -203,28 +204,28 @@ def _agree(net, trial: int) -> bool:  # type: ignore[no-untyped-def]
     inst = is_even_instance(3)
     v = Verdict(inst, False, 0)
     _enumerate(inst, net, Domain("t", 0, 7), v)
-    failures, _ = verify_line(net, [(0, 7, 0, 1)])
+    failures, _ = verify_line(normal_form(net), [(0, 7, 0, 1)])
     assert (v.wrong == 0) == (not failures), trial
     return v.wrong == 0
 
 
 def test_a_network_that_keeps_the_raw_input_fails_closed_at_large_n() -> None:
-    """x − 2·(sum of folds of x) reads x at the end: the line method cannot merge, and must
-    say so rather than pass."""
+    """fold(x) + 2^-70·x reads x at the end with a weight that does not cancel: the line method
+    cannot merge, and must fail closed, naming what keeps the input, rather than pass."""
     class KeepsInput(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.fold = R.ResidualFold(64).double()
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.fold(x) + 0 * x
+            return self.fold(x) + x * 2.0**-70
 
     from autograder.verify import verify as verify_fn
 
     net = capture(KeepsInput(), 1, [[float(i)] for i in range(8)])
     v = verify_fn(is_even_instance(64), net)
     assert v.exact is False
-    assert "fail closed" in v.refused
+    assert "fail closed" in v.refused and "raw input is still read by the output" in v.refused
 
 
 @pytest.mark.parametrize(("factory", "neurons"), [
