@@ -237,8 +237,9 @@ def _cap_reason(net: UnitNet, j: int, count: int) -> str:
     where = net.units[j].where
     at = f"unit {j + 1} of {len(net.units)}" + (f" ({where})" if where else "")
     readers = [k for k, u in enumerate(net.units) if k > j and 0 in u.pre.coef]
-    by = (f"unit {readers[-1] + 1}" + (f" ({net.units[readers[-1]].where})" if net.units[readers[-1]].where else "")
-          if readers else "the output" if 0 in net.output.coef else "")
+    by = ("the output" if 0 in net.output.coef else
+          f"unit {readers[-1] + 1}" + (f" ({net.units[readers[-1]].where})" if net.units[readers[-1]].where else "")
+          if readers else "")
     why = (f"; the raw input is still read by {by}, and what later units read still tells "
            "inputs apart, so nothing merges (a residual stream that folds its input must stop "
            "carrying x once it is folded)" if by else
