@@ -279,7 +279,9 @@ def verify_line(net: UnitNet, segments: list[tuple[int, int, int, int]], max_ato
                     if w[i]:
                         zp, zq = zp + w[i] * up, zq + w[i] * uq
                     state[i] = (zp, zq)
-                nxt.append(Atom(lo, hi, state, atom.mu, atom.eps, atom.origin))
+                origin = atom.origin if (lo, hi) == (atom.lo, atom.hi) else [
+                    (max(lo, olo), min(hi, ohi), a, b) for olo, ohi, a, b in atom.origin if olo <= hi and ohi >= lo]
+                nxt.append(Atom(lo, hi, state, atom.mu, atom.eps, origin))
                 if cuts is not None and lo != atom.lo and len(cuts) < 4096:
                     x = atom.input_at(lo)
                     if x is not None:
