@@ -288,9 +288,11 @@ def forward_sweep(module: nn.Module, riddle: Riddle, width: int, extra: list[int
             pts = sampled_points(d, dtype, extra or [])
             batches = (np.array(pts[i:i + rows], dtype=object)[:, None] for i in range(0, len(pts), rows))
             name = str(dtype).replace("torch.", "")
-            entry["note"] = (f"{d.describe()} cannot all run in {name} (integers above "
-                             f"2^{MANTISSA[dtype]} are not all {name} values): the forward pass ran "
-                             f"on {len(pts):,} chosen inputs")
+            why = (f"integers above 2^{MANTISSA[dtype]} are not all {name} values, so it ran on "
+                   if d.hi > 2 ** MANTISSA[dtype] else "it is too large to run whole, so it ran on ")
+            entry["note"] = (f"the {name} forward pass could not run on all of {d.describe()}: "
+                             f"{why}{len(pts):,} chosen inputs (both ends, each power of two and "
+                             "its neighbours, seeded random inputs)")
         for batch in batches:
             _sweep_batch(module, riddle, batch, dtype, entry)
         out.append(entry)
@@ -299,19 +301,22 @@ def forward_sweep(module: nn.Module, riddle: Riddle, width: int, extra: list[int
 
 def _sweep_batch(module: nn.Module, riddle: Riddle, pts: np.ndarray, dtype: torch.dtype,
                  entry: dict[str, Any]) -> None:
-    x = torch.tensor(pts.astype(np.float64), dtype=torch.float64).to(dtype)
-    with torch.no_grad():
+    ints = pts.astype(np.float64) if pts.dtype == object else pts
+    x = torch.from_numpy(np.ascontiguousarray(ints)).to(dtype)
+    with torch.inference_mode():
         y = module(x)
     if not isinstance(y, torch.Tensor) or y.numel() != len(pts):
         shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
         raise ValueError(f"forward returned {shape} for a batch of {len(pts)} inputs")
     ys = y.detach().reshape(-1).to(torch.float64).numpy()
-    want = np.asarray(riddle.target(*[pts[:, i] for i in range(riddle.arity)])).astype(np.float64)
-    err = np.abs(ys - want)
-    limit = float(riddle.tolerance) if riddle.rule == "tolerance" and riddle.tolerance is not None else None
-    bad = ~(err <= limit) if limit is not None else ~(err < 0.5)
+    want = riddle.target(*[pts[:, i] for i in range(riddle.arity)])
+    err = np.abs(ys - np.asarray(want, dtype=np.float64))
+    limit = float(riddle.tolerance) if riddle.rule == "tolerance" and riddle.tolerance is not None else 0.5
+    bad = ~(err <= limit) if riddle.rule == "tolerance" else ~(err < limit)
     entry["points"] += len(pts)
-    idx = np.nonzero(bad)[0]
+    if not bad.any():
+        return
+    idx = np.flatnonzero(bad)
     entry["wrong"] += len(idx)
     for i in idx[: SHOW - len(entry["examples"])]:
         entry["examples"].append([[int(v) for v in pts[i]], float(ys[i])])
