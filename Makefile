@@ -3,6 +3,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+BENCH_BEFORE ?= 5af1777  # the revision `make bench` compares against (before the verdict and speed work)
 
 .PHONY: setup demo test release bench clean
 
@@ -21,7 +22,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 bench: setup
-	$(BIN)/python -m benchmarks.check_speed
+	$(BIN)/python -m benchmarks.check_speed --before $(BENCH_BEFORE)
 
 clean:
 	rm -rf $(VENV) out demo

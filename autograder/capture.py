@@ -119,12 +119,20 @@ def place(fname: str, line: int | str) -> str:
 
 
 def _where(node: fx.Node) -> str:
-    """The student's line an fx node came from, skipping torch's and our own frames."""
-    frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', node.stack_trace or "")
-    for fname, line, _func in reversed(frames):
-        if not fname.startswith((HERE, TORCH_DIR)):
-            return place(fname, line)
-    return ""
+    """The student's line an fx node came from (recorded by `_Tracer` while tracing)."""
+    return str(node.meta.get("student_place", ""))
+
+
+class _Tracer(fx.Tracer):
+    """torch.fx's tracer, noting for each node the student's line that made it.
+
+    (fx's own `record_stack_traces` imports much of torch's compiler stack on first use,
+    seconds that a student would pay on their first check; a frame walk is enough here.)"""
+
+    def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
+        node = super().create_node(*args, **kwargs)
+        node.meta["student_place"] = student_place()
+        return node
 
 
 def _name(node: fx.Node) -> str:
@@ -471,8 +479,7 @@ def _fetch(module: nn.Module, target: str) -> Any:
 
 
 def trace(module: nn.Module) -> fx.Graph:
-    tracer = fx.Tracer()
-    tracer.record_stack_traces = True
+    tracer = _Tracer()
     try:
         return tracer.trace(module)
     except fx.proxy.TraceError:

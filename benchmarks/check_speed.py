@@ -1,43 +1,96 @@
-"""How long does checking a correct submission take, once torch is imported?
+"""How long does checking a submission take, once torch is imported?
+
+Times `check_function` on every riddle's reference answer (is_even_network up to n = 64) and on
+each deliberately flawed network, medians of several runs.  With `--before REF` the same
+measurement also runs on the package as it was at git revision REF (exported to a temporary
+folder), in the same session on the same machine, and the two are printed side by side.
 
 Prints figures; asserts nothing about time (machines are shared and noisy)."""
 
 from __future__ import annotations
 
-import statistics
-import time
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-import torch  # noqa: F401 - imported before timing, as the issue asks
+ROOT = Path(__file__).resolve().parents[1]
 
+# Runs inside the tree being measured (this one, or an exported older revision): only the
+# long-standing public API (check_function, solutions.reference, solutions.flawed) is used.
+MEASURE = r'''
+import json, statistics, sys, time
+import torch
 from autograder import check_function
+from autograder.riddles import RIDDLES
 from solutions import reference as R
+from solutions.flawed import FLAWED
+runs = int(sys.argv[1])
+answers = [(getattr(R, rid), rid) for rid in RIDDLES if hasattr(R, rid)]
+def once(fn, rid):
+    t = time.perf_counter()
+    check_function(fn, rid)
+    return time.perf_counter() - t
+for fn, rid in answers:
+    once(fn, rid)  # warm-up: first use of torch.fx and numpy paths
+per = {rid: [] for _, rid in answers}
+totals = []
+for _ in range(runs):
+    total = 0.0
+    for fn, rid in answers:
+        s = once(fn, rid)
+        per[rid].append(s)
+        total += s
+    totals.append(total)
+flawed = {f"{fn.__name__} ({rid})": min(once(fn, rid) for _ in range(2)) for fn, rid, *_ in FLAWED}
+print(json.dumps({"per": {k: statistics.median(v) for k, v in per.items()},
+                  "total_median": statistics.median(totals), "total_min": min(totals),
+                  "flawed": flawed, "torch": torch.__version__}))
+'''
 
-FIVE = [(R.lt10_sigmoid, "lt10_sigmoid"), (R.lt10_relu, "lt10_relu"), (R.min_network, "min_network"),
-        (R.is_even_16, "is_even_16"), (R.is_even_network, "is_even_network")]
+
+def measure(tree: Path, runs: int) -> dict:  # type: ignore[type-arg]
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    proc = subprocess.run([sys.executable, "-c", MEASURE, str(runs)], cwd=tree, env=env,
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"measurement failed in {tree}:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def once() -> dict[str, float]:
-    times = {}
-    for fn, rid in FIVE:
-        t = time.perf_counter()
-        r = check_function(fn, rid)
-        times[rid] = time.perf_counter() - t
-        assert r.status == "pass", r.message
-    return times
+def export(ref: str, dest: Path) -> None:
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
 
 
 def main() -> None:
-    once()  # warm-up: first use of torch.fx and numpy paths
-    runs = [once() for _ in range(5)]
-    totals = [sum(r.values()) for r in runs]
-    print("per riddle (median of 5, seconds):")
-    for rid in runs[0]:
-        print(f"  {rid:<16} {statistics.median(r[rid] for r in runs):.3f}")
-    print(f"all five riddles, is_even_network up to n = 64: median {statistics.median(totals):.3f} s, "
-          f"min {min(totals):.3f} s, max {max(totals):.3f} s")
-    t = time.perf_counter()
-    check_function(R.is_even_network_sequential, "is_even_network")
-    print(f"is_even_network as plain Sequential (2n units): {time.perf_counter() - t:.3f} s")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", metavar="REF", help="also measure git revision REF, side by side")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    now = measure(ROOT, args.runs)
+    before = None
+    if args.before:
+        with tempfile.TemporaryDirectory() as tmp:
+            export(args.before, Path(tmp))
+            before = measure(Path(tmp), args.runs)
+    print(f"machine: {os.cpu_count()} cores; torch {now['torch']}; medians of {args.runs} runs, seconds, "
+          "after import and one warm-up")
+    head = f"{'riddle':<18}{'now':>9}" + (f"{'before (' + args.before + ')':>22}" if before else "")
+    print(head)
+    for rid, secs in now["per"].items():
+        old = f"{before['per'][rid]:>22.3f}" if before and rid in before["per"] else (f"{'-':>22}" if before else "")
+        print(f"  {rid:<16}{secs:>9.3f}{old}")
+    line = f"  {'all riddles':<16}{now['total_median']:>9.3f}"
+    if before:
+        line += f"{before['total_median']:>22.3f}"
+    print(line + "   (median of the per-run totals)")
+    slow = max(now["flawed"].items(), key=lambda kv: kv[1])
+    print(f"slowest flawed network now: {slow[0]} {slow[1]:.3f} s"
+          + (f"; before: {max(before['flawed'].values()):.3f} s" if before else ""))
 
 
 if __name__ == "__main__":
