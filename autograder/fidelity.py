@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from .description import Network
 from .refusals import HiddenBehaviour, InPlaceMutation
 from .riddles import Domain, Riddle
 
@@ -219,7 +220,8 @@ def compare_runs(traced: list[Call], ran: list[Call]) -> None:
 
 
 # ---- the forward-pass sweep ------------------------------------------------------------------
-SWEEP_FLOATS = 1 << 23  # floats per widest hidden value in one batch: about 32 MiB in float32
+SWEEP_FLOATS = 1 << 20  # floats of the widest value in one batch: batches that stay in cache
+SWEEP_ROWS = 1 << 16
 SHOW = 5
 MANTISSA = {torch.float32: 24, torch.float64: 53}
 
@@ -269,7 +271,23 @@ def sampled_points(d: Domain, dtype: torch.dtype, extra: list[int], seed: int = 
     return sorted(x for x in pts if d.lo <= x <= d.hi and representable(x, dtype))
 
 
-def forward_sweep(module: nn.Module, riddle: Riddle, width: int, extra: list[int] | None = None) -> list[dict[str, Any]]:
+def breakpoints(net: Network, riddle: Riddle, d: Domain) -> list[int]:
+    """Inputs next to which a unit of the network changes sign, as the line analysis finds
+    them (a few thousand at most; none when the analysis gives up early)."""
+    from .line import LineCapExceeded, verify_line
+    from .normal import normal_form
+
+    cuts: list[int] = []
+    if riddle.runs is None or net.arity != 1 or riddle.activation != "relu":
+        return cuts
+    try:
+        verify_line(normal_form(net), riddle.runs(d.lo, d.hi), max_atoms=2_000, cuts=cuts)
+    except (LineCapExceeded, ValueError):
+        pass
+    return cuts
+
+
+def forward_sweep(module: nn.Module, riddle: Riddle, net: Network) -> list[dict[str, Any]]:
     """The module's own forward pass on the graded inputs, compared with the target.
 
     One entry per domain: how many inputs ran, how many were classified wrong (more than 1/2
@@ -278,25 +296,32 @@ def forward_sweep(module: nn.Module, riddle: Riddle, width: int, extra: list[int
     from .capture import module_dtype
 
     dtype = module_dtype(module)
-    rows = max(256, SWEEP_FLOATS // max(1, width))
-    out = []
-    for d in riddle.domains:
-        entry: dict[str, Any] = {"domain": d.name, "points": 0, "wrong": 0, "examples": [], "note": ""}
-        if d.method == "enumeration":
-            batches: Any = _enumerated(d, rows)
-        else:
-            pts = sampled_points(d, dtype, extra or [])
-            batches = (np.array(pts[i:i + rows], dtype=object)[:, None] for i in range(0, len(pts), rows))
-            name = str(dtype).replace("torch.", "")
-            why = (f"integers above 2^{MANTISSA[dtype]} are not all {name} values, so it ran on "
-                   if d.hi > 2 ** MANTISSA[dtype] else "it is too large to run whole, so it ran on ")
-            entry["note"] = (f"the {name} forward pass could not run on all of {d.describe()}: "
-                             f"{why}{len(pts):,} chosen inputs (both ends, each power of two and "
-                             "its neighbours, seeded random inputs)")
-        for batch in batches:
-            _sweep_batch(module, riddle, batch, dtype, entry)
-        out.append(entry)
-    return out
+    rows = min(SWEEP_ROWS, max(256, SWEEP_FLOATS // max(1, max(op.size for op in net.ops))))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny ops on many rows: one thread is fastest, and polite to neighbours
+    try:
+        return [_sweep_domain(module, riddle, net, d, dtype, rows) for d in riddle.domains]
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _sweep_domain(module: nn.Module, riddle: Riddle, net: Network, d: Domain, dtype: torch.dtype,
+                  rows: int) -> dict[str, Any]:
+    entry: dict[str, Any] = {"domain": d.name, "points": 0, "wrong": 0, "examples": [], "note": ""}
+    if d.method == "enumeration":
+        batches: Any = _enumerated(d, rows)
+    else:
+        pts = sampled_points(d, dtype, breakpoints(net, riddle, d))
+        batches = (np.array(pts[i:i + rows], dtype=object)[:, None] for i in range(0, len(pts), rows))
+        name = str(dtype).replace("torch.", "")
+        why = (f"integers above 2^{MANTISSA[dtype]} are not all {name} values, so it ran on "
+               if d.hi > 2 ** MANTISSA[dtype] else "it is too large to run whole, so it ran on ")
+        entry["note"] = (f"the {name} forward pass could not run on all of {d.describe()}: "
+                         f"{why}{len(pts):,} chosen inputs (both ends, each power of two, the "
+                         "breakpoints of its units and their neighbours, seeded random inputs)")
+    for batch in batches:
+        _sweep_batch(module, riddle, batch, dtype, entry)
+    return entry
 
 
 def _sweep_batch(module: nn.Module, riddle: Riddle, pts: np.ndarray, dtype: torch.dtype,
