@@ -31,6 +31,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .description import Network
+from .line import LineCapExceeded, verify_line
+from .normal import normal_form
 from .refusals import HiddenBehaviour, InPlaceMutation
 from .riddles import Domain, Riddle
 
@@ -274,9 +276,6 @@ def sampled_points(d: Domain, dtype: torch.dtype, extra: list[int], seed: int = 
 def breakpoints(net: Network, riddle: Riddle, d: Domain) -> list[int]:
     """Inputs next to which a unit of the network changes sign, as the line analysis finds
     them (a few thousand at most; none when the analysis gives up early)."""
-    from .line import LineCapExceeded, verify_line
-    from .normal import normal_form
-
     cuts: list[int] = []
     if riddle.runs is None or net.arity != 1 or riddle.activation != "relu":
         return cuts
