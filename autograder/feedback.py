@@ -95,7 +95,7 @@ def feedback_html(student: str, report: Report, notes: list[str]) -> str:
     rows = []
     for r in report.results:
         ce = "".join(f"<tr><td>{html.escape(', '.join(map(str, c.input)))}</td><td>{c.expected:g}</td>"
-                     f"<td>{'?' if c.got is None else f'{c.got:.6g}'}</td></tr>" for c in r.counterexamples)
+                     f"<td>{html.escape(c.got_text())}</td></tr>" for c in r.counterexamples)
         table = f"<table><tr><th>input</th><th>expected</th><th>got</th></tr>{ce}</table>" if ce else ""
         main = r.main
         neurons = (f"<p>neurons {main.neurons} · proven minimum {main.riddle.lower_bound} · budget "

@@ -57,8 +57,7 @@ def _counterexample_table(counterexamples: list[Counterexample]) -> list[str]:
         return []
     out = ["", "| input | expected | got |", "|---|---|---|"]
     for c in counterexamples:
-        got = "?" if c.got is None else f"{c.got:.6g}"
-        out.append(f"| {', '.join(map(str, c.input))} | {c.expected:g} | {got} |")
+        out.append(f"| {', '.join(map(str, c.input))} | {c.expected:g} | {c.got_text()} |")
     return out
 
 

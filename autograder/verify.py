@@ -34,10 +34,12 @@ class Counterexample:
     got: float | None
     exact: Fraction | None = None
 
+    def got_text(self) -> str:
+        return "?" if self.got is None else exact_text(self.exact if self.exact is not None else self.got)
+
     def text(self) -> str:
         x = ", ".join(str(v) for v in self.input)
-        got = "?" if self.got is None else exact_text(self.exact if self.exact is not None else self.got)
-        return f"f({x}) = {got}, expected {exact_text(self.expected)}"
+        return f"f({x}) = {self.got_text()}, expected {exact_text(self.expected)}"
 
 
 def exact_text(v: Fraction | float | int) -> str:
