@@ -24,14 +24,15 @@ import heapq
 import itertools
 from dataclasses import dataclass
 from fractions import Fraction
-from math import ceil, floor, lcm
+from math import ceil, floor, gcd, lcm
 from typing import Iterator, NamedTuple, Sequence
 
 from .normal import Affine, UnitNet
 
 MAX_REGIONS = 20_000
 Lin = tuple[Fraction, Fraction, Fraction]  # c0 + ca·a + cb·b
-Point = tuple[Fraction, Fraction]
+IntLin = tuple[int, int, int]  # the same with integer coefficients
+Point = tuple[int, int, int]  # (X, Y, W), W > 0: the point (X/W, Y/W)
 Polygon = list[Point]  # convex, vertices in cyclic order; may be a segment or a single point
 
 
@@ -88,45 +89,72 @@ class RegionVerdict:
     cells: int
 
 
-# ---- exact geometry ------------------------------------------------------------------------
-def _at(f: Lin, p: Point) -> Fraction:
-    return f[0] + f[1] * p[0] + f[2] * p[1]
+# ---- exact geometry in integers -----------------------------------------------------------
+# A point is (X, Y, W) with W > 0 and gcd 1: the point (X/W, Y/W).  A half-plane or line is
+# (h0, ha, hb) in integers: h0 + ha·a + hb·b >= 0.  Signs then need no fractions:
+# h0·W + ha·X + hb·Y has the sign of h at the point.  Python integers never overflow.
+def ints(f: Lin) -> IntLin:
+    """The affine form scaled by a positive integer to integer coefficients (same sign)."""
+    den = lcm(f[0].denominator, f[1].denominator, f[2].denominator)
+    return (f[0].numerator * (den // f[0].denominator), f[1].numerator * (den // f[1].denominator),
+            f[2].numerator * (den // f[2].denominator))
 
 
-def clip(poly: Polygon, h: Lin) -> Polygon:
+def point(a: int, b: int) -> Point:
+    return (a, b, 1)
+
+
+def _value(h: IntLin, p: Point) -> int:
+    return h[0] * p[2] + h[1] * p[0] + h[2] * p[1]
+
+
+def _reduced(x: int, y: int, w: int) -> Point:
+    g = gcd(x, y, w)
+    return (x // g, y // g, w // g)
+
+
+def clip(poly: Polygon, h: IntLin) -> Polygon:
     """The part of a convex polygon where h >= 0 (Sutherland–Hodgman for one closed
     half-plane, exact), repeated vertices removed."""
     out: Polygon = []
     n = len(poly)
-    vals = [_at(h, p) for p in poly]
+    vals = [_value(h, p) for p in poly]
+    if all(v >= 0 for v in vals):
+        return poly
     for i in range(n):
         p, q, fp, fq = poly[i], poly[(i + 1) % n], vals[i], vals[(i + 1) % n]
         if fp >= 0:
             out.append(p)
         if (fp > 0 > fq) or (fp < 0 < fq):
-            t = fp / (fp - fq)
-            out.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+            if fp < 0:
+                p, q, fp, fq = q, p, fq, fp
+            # fp·Q − fq·P lies on h = 0 and, as fp > 0 > fq, has a positive weight.
+            out.append(_reduced(fp * q[0] - fq * p[0], fp * q[1] - fq * p[1], fp * q[2] - fq * p[2]))
     dedup = [p for i, p in enumerate(out) if p != out[i - 1]] if len(out) > 1 else out
     return dedup or out[:1]
+
+
+def _turn(o: Point, p: Point, q: Point) -> int:
+    """Positive when o → p → q turns left (the determinant has the sign of the cross product
+    because every weight is positive)."""
+    return (o[0] * (p[1] * q[2] - p[2] * q[1]) - o[1] * (p[0] * q[2] - p[2] * q[0])
+            + o[2] * (p[0] * q[1] - p[1] * q[0]))
 
 
 def _hull_chains(poly: Polygon) -> tuple[list[Point], list[Point]]:
     """Lower and upper chains of the polygon, both from left to right (monotone chain), so
     that degenerate polygons (segments, repeated vertices) need no special order."""
-    pts = sorted(set(poly))
+    pts = sorted(set(poly), key=lambda p: (Fraction(p[0], p[2]), Fraction(p[1], p[2])))
 
     def chain(points: list[Point]) -> list[Point]:
         c: list[Point] = []
         for p in points:
-            while len(c) >= 2 and ((c[-1][0] - c[-2][0]) * (p[1] - c[-2][1])
-                                   - (c[-1][1] - c[-2][1]) * (p[0] - c[-2][0])) <= 0:
+            while len(c) >= 2 and _turn(c[-2], c[-1], p) <= 0:
                 c.pop()
             c.append(p)
         return c
 
-    lower = chain(pts)
-    upper = chain(pts[::-1])[::-1]
-    return lower, upper
+    return chain(pts), chain(pts[::-1])[::-1]
 
 
 def floor_sum(n: int, m: int, a: int, b: int) -> int:
@@ -145,21 +173,29 @@ def floor_sum(n: int, m: int, a: int, b: int) -> int:
     return total
 
 
+def _ceil(x: int, w: int) -> int:
+    return -(-x // w)
+
+
 def _sum_floor_on_chain(chain: list[Point], x0: int, x1: int, sign: int) -> int:
     """sum(floor(sign·y(x))) over integers x in [x0, x1], y the piecewise-linear chain
     (left to right, covering [x0, x1]).  Each integer belongs to exactly one edge."""
     total = 0
-    edges = [(p, q) for p, q in zip(chain, chain[1:]) if p[0] != q[0]]
+    edges = [(p, q) for p, q in zip(chain, chain[1:]) if p[0] * q[2] != q[0] * p[2]]
     for k, (p, q) in enumerate(edges):
-        lo = max(x0, ceil(p[0]))
-        hi = min(x1, floor(q[0]) if k == len(edges) - 1 else ceil(q[0]) - 1)
+        lo = max(x0, _ceil(p[0], p[2]))
+        hi = min(x1, q[0] // q[2] if k == len(edges) - 1 else _ceil(q[0], q[2]) - 1)
         if lo > hi:
             continue
-        slope = (q[1] - p[1]) / (q[0] - p[0]) * sign
-        base = p[1] * sign - slope * p[0]  # sign·y(x) = slope·x + base
-        r = lcm(slope.denominator, base.denominator)
-        sn, bn = slope.numerator * (r // slope.denominator), base.numerator * (r // base.denominator)
-        total += floor_sum(hi - lo + 1, r, sn, sn * lo + bn)
+        # The line through p and q: l1·x + l2·y + l3 = 0 (l = p × q), l2 != 0 as p.x != q.x.
+        l1 = p[1] * q[2] - p[2] * q[1]
+        l2 = p[2] * q[0] - p[0] * q[2]
+        l3 = p[0] * q[1] - p[1] * q[0]
+        if l2 * sign > 0:  # sign·y = (m1·x + m3) / r with r > 0
+            m1, m3, r = -l1, -l3, l2 * sign
+        else:
+            m1, m3, r = l1, l3, -l2 * sign
+        total += floor_sum(hi - lo + 1, r, m1, m1 * lo + m3)
     return total
 
 
@@ -168,19 +204,19 @@ def lattice_points(poly: Polygon) -> int:
     per column floor(top) - ceil(bottom) + 1, summed edge by edge in closed form."""
     if not poly:
         return 0
-    xs = [p[0] for p in poly]
-    x0, x1 = ceil(min(xs)), floor(max(xs))
+    x0 = min(_ceil(p[0], p[2]) for p in poly)  # ceil of the smallest x
+    x1 = max(p[0] // p[2] for p in poly)  # floor of the largest x
     if x0 > x1:
         return 0
-    if min(xs) == max(xs):  # a vertical segment or a point
-        ys = [p[1] for p in poly]
-        return max(0, floor(max(ys)) - ceil(min(ys)) + 1)
+    first = poly[0]
+    if all(p[0] * first[2] == first[0] * p[2] for p in poly):  # a vertical segment or a point
+        return max(0, max(p[1] // p[2] for p in poly) - min(_ceil(p[1], p[2]) for p in poly) + 1)
     lower, upper = _hull_chains(poly)
     return (_sum_floor_on_chain(upper, x0, x1, 1) + _sum_floor_on_chain(lower, x0, x1, -1)
             + (x1 - x0 + 1))
 
 
-def _wrong_count(cell: Polygon, d: Lin) -> int:
+def _wrong_count(cell: Polygon, d: IntLin) -> int:
     """Lattice points of the cell where the affine d is not zero."""
     if not any(d):
         return 0
@@ -189,26 +225,24 @@ def _wrong_count(cell: Polygon, d: Lin) -> int:
 
 
 def _column_range(cell: Polygon, a: int) -> tuple[int, int]:
-    seg = clip(clip(cell, (Fraction(-a), Fraction(1), Fraction(0))), (Fraction(a), Fraction(-1), Fraction(0)))
+    seg = clip(clip(cell, (-a, 1, 0)), (a, -1, 0))
     if not seg:
         return 0, -1
-    ys = [p[1] for p in seg]
-    return ceil(min(ys)), floor(max(ys))
+    return min(_ceil(p[1], p[2]) for p in seg), max(p[1] // p[2] for p in seg)
 
 
-def _wrong_points(cell: Polygon, d: Lin) -> Iterator[tuple[int, int]]:
+def _wrong_points(cell: Polygon, d: IntLin) -> Iterator[tuple[int, int]]:
     """The cell's wrong lattice points in (a, b) order.  The next column holding one is
     found by bisection on wrong counts, so a long thin cell costs O(log width) per column."""
-    xs = [p[0] for p in cell]
-    a, last = ceil(min(xs)), floor(max(xs))
+    a, last = min(_ceil(p[0], p[2]) for p in cell), max(p[0] // p[2] for p in cell)
     while a <= last:
-        right = clip(cell, (Fraction(-a), Fraction(1), Fraction(0)))  # columns >= a
+        right = clip(cell, (-a, 1, 0))  # columns >= a
         if _wrong_count(right, d) == 0:
             return
         lo, hi = a, last  # the first column in [a, last] with a wrong point
         while lo < hi:
             mid = (lo + hi) // 2
-            if _wrong_count(clip(right, (Fraction(mid), Fraction(-1), Fraction(0))), d) > 0:
+            if _wrong_count(clip(right, (mid, -1, 0)), d) > 0:
                 hi = mid
             else:
                 lo = mid + 1
@@ -225,31 +259,49 @@ def _tagged(points: Iterator[tuple[int, int]], k: int) -> Iterator[tuple[int, in
 
 
 # ---- the analysis --------------------------------------------------------------------------
-def _combine(f: Affine, vals: dict[int, Lin]) -> Lin:
-    c0, ca, cb = f.const, Fraction(0), Fraction(0)
+@dataclass
+class _Scaled:
+    """An affine form over the sources, scaled so that integer arithmetic suffices: `scale` >0
+    times the form is const + sum(coef[s] · V_s), with V_s = scale_s · (source s) the integer
+    value triples the regions carry (scale 1 for the inputs).  A unit's scale is the same in
+    every region, so a region stores integers only."""
+
+    scale: int
+    const: int
+    coef: dict[int, int]
+
+
+def _scaled(f: Affine, scales: dict[int, int]) -> _Scaled:
+    ratios = {s: c / scales[s] for s, c in f.coef.items()}
+    scale = lcm(f.const.denominator, *(r.denominator for r in ratios.values()))
+    return _Scaled(scale, int(f.const * scale), {s: int(r * scale) for s, r in ratios.items()})
+
+
+def _combine(f: _Scaled, vals: dict[int, IntLin]) -> IntLin:
+    c0, ca, cb = f.const, 0, 0
     for s, k in f.coef.items():
         v0, va, vb = vals[s]
         c0, ca, cb = c0 + k * v0, ca + k * va, cb + k * vb
     return c0, ca, cb
 
 
-def _check_pieces(pieces: Sequence[TargetPiece], box: Polygon, side: int) -> list[Polygon]:
-    """Each piece clipped to the box; refuse pieces that do not split the grid's points."""
-    shapes = []
-    for piece in pieces:
-        poly = box
-        for h in piece.where:
-            poly = clip(poly, h) if poly else poly
-        shapes.append(poly)
-    for (i, p), (j, q) in itertools.combinations(enumerate(shapes), 2):
-        both = p
-        for h in pieces[j].where:
-            both = clip(both, h) if both else both
-        if lattice_points(both):
+def _clip_all(poly: Polygon, where: Sequence[IntLin]) -> Polygon:
+    for h in where:
+        if not poly:
+            break
+        poly = clip(poly, h)
+    return poly
+
+
+def _check_pieces(wheres: list[list[IntLin]], box: Polygon, side: int) -> None:
+    """Refuse target pieces that do not split the grid's points: no point in two pieces, and
+    as many points in all pieces together as in the grid."""
+    shapes = [_clip_all(box, w) for w in wheres]
+    for (i, p), j in itertools.product(enumerate(shapes), range(len(wheres))):
+        if i < j and lattice_points(_clip_all(p, wheres[j])):
             raise ValueError(f"target pieces {i} and {j} share grid points")
     if sum(lattice_points(p) for p in shapes) != side * side:
         raise ValueError("the target pieces leave grid points uncovered")
-    return shapes
 
 
 def _cap_message(net: UnitNet, j: int, cap: int) -> str:
@@ -270,31 +322,39 @@ def verify_regions(net: UnitNet, lo: int, hi: int, pieces: Sequence[TargetPiece]
         raise ValueError("region analysis handles ReLU units only")
     if lo > hi:
         raise ValueError(f"empty grid [{lo}, {hi}]²")
-    f0, f1 = Fraction(0), Fraction(1)
-    L, H = Fraction(lo), Fraction(hi)
-    box: Polygon = [(L, L), (H, L), (H, H), (L, H)]
-    shapes = _check_pieces(pieces, box, hi - lo + 1)
+    box: Polygon = [point(lo, lo), point(hi, lo), point(hi, hi), point(lo, hi)]
+    wheres = [[ints(h) for h in piece.where] for piece in pieces]
+    _check_pieces(wheres, box, hi - lo + 1)
     last = net.last_use()
-    start = {s: v for s, v in ((0, (f0, f1, f0)), (1, (f0, f0, f1))) if s in last}
-    regions: list[tuple[Polygon, dict[int, Lin]]] = [(box, start)]
+    dead: list[list[int]] = [[] for _ in net.units]  # sources read for the last time by unit j
+    for s, j in last.items():
+        if j < len(net.units):
+            dead[j].append(s)
+    scales = {0: 1, 1: 1}
+    pres = []
     for j, unit in enumerate(net.units):
+        pres.append(_scaled(unit.pre, scales))
+        scales[2 + j] = pres[-1].scale
+    output = _scaled(net.output, scales)
+    start = {s: v for s, v in ((0, (0, 1, 0)), (1, (0, 0, 1))) if s in last}
+    regions: list[tuple[Polygon, dict[int, IntLin]]] = [(box, start)]
+    for j, pre in enumerate(pres):
         src = 2 + j
-        nxt: list[tuple[Polygon, dict[int, Lin]]] = []
-        for poly, vals in regions:
-            pre = _combine(unit.pre, vals)
-            signs = [_at(pre, p) for p in poly]
-            keep = {s: v for s, v in vals.items() if last[s] > j}
+        nxt: list[tuple[Polygon, dict[int, IntLin]]] = []
+        for poly, vals in regions:  # each region owns its dict: update it in place
+            h = _combine(pre, vals)  # scale · pre-activation, integer coefficients
+            for s in dead[j]:
+                del vals[s]
+            signs = [_value(h, p) for p in poly]
             if all(v >= 0 for v in signs):
-                parts = [(poly, pre)]
+                parts = [(poly, h)]
             elif all(v <= 0 for v in signs):
-                parts = [(poly, (f0, f0, f0))]
-            else:
-                den = lcm(pre[0].denominator, pre[1].denominator, pre[2].denominator)
-                off = (-den * pre[0] - 1, -den * pre[1], -den * pre[2])  # den·pre <= -1
-                parts = [(p, v) for p, v in ((clip(poly, pre), pre), (clip(poly, off), (f0, f0, f0)))
-                         if lattice_points(p)]
-            for p, v in parts:
-                out = dict(keep)
+                parts = [(poly, (0, 0, 0))]
+            else:  # on: h >= 0; off: h <= -1, the same integer points as h < 0
+                on, off = clip(poly, h), clip(poly, (-h[0] - 1, -h[1], -h[2]))
+                parts = [(p, v) for p, v in ((on, h), (off, (0, 0, 0))) if lattice_points(p)]
+            for k, (p, v) in enumerate(parts):
+                out = vals if k == len(parts) - 1 else dict(vals)
                 if src in last:
                     out[src] = v
                 nxt.append((p, out))
@@ -302,19 +362,16 @@ def verify_regions(net: UnitNet, lo: int, hi: int, pieces: Sequence[TargetPiece]
                     raise RegionCapExceeded(_cap_message(net, j, max_regions))
         regions = nxt
     wrong, cells = 0, 0
-    bad: list[tuple[Polygon, Lin, Lin, Lin]] = []
+    bad: list[tuple[Polygon, IntLin, Lin, Lin]] = []
     for poly, vals in regions:
-        out = _combine(net.output, vals)
-        for piece, shape in zip(pieces, shapes):
-            if not shape:
-                continue
-            cell = poly
-            for h in piece.where:
-                cell = clip(cell, h) if cell else cell
+        o0, oa, ob = _combine(output, vals)
+        out = (Fraction(o0, output.scale), Fraction(oa, output.scale), Fraction(ob, output.scale))
+        for piece, where in zip(pieces, wheres):
+            cell = _clip_all(poly, where)
             if not cell or not lattice_points(cell):
                 continue
             cells += 1
-            d = (out[0] - piece.value[0], out[1] - piece.value[1], out[2] - piece.value[2])
+            d = ints((out[0] - piece.value[0], out[1] - piece.value[1], out[2] - piece.value[2]))
             n = _wrong_count(cell, d)
             if n:
                 wrong += n
@@ -323,10 +380,13 @@ def verify_regions(net: UnitNet, lo: int, hi: int, pieces: Sequence[TargetPiece]
     examples = []
     for a, b, k in itertools.islice(heapq.merge(*streams), show):
         _, _, out, value = bad[k]
-        p = (Fraction(a), Fraction(b))
-        examples.append(RegionCounterexample(a, b, _at(out, p), _at(value, p)))
+        examples.append(RegionCounterexample(a, b, _at(out, a, b), _at(value, a, b)))
     return RegionVerdict(wrong == 0, wrong, examples, len(regions), cells)
 
 
+def _at(f: Lin, a: int, b: int) -> Fraction:
+    return f[0] + f[1] * a + f[2] * b
+
+
 __all__ = ["MAX_PIECES", "MAX_REGIONS", "MIN_PIECES", "RegionCapExceeded", "RegionCounterexample",
-           "RegionVerdict", "TargetPiece", "clip", "floor_sum", "lattice_points", "verify_regions"]
+           "RegionVerdict", "TargetPiece", "clip", "floor_sum", "ints", "lattice_points", "point", "verify_regions"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from fractions import Fraction
+from math import lcm
 
 import numpy as np
 import pytest
@@ -270,4 +271,8 @@ def test_lattice_points_of_random_rational_polygons_match_a_direct_count() -> No
                 else:
                     inside = poly[0] == (a, b)
                 direct += inside
-        assert lattice_points(poly) == direct, poly
+        homogeneous = []
+        for x, y in poly:
+            w = lcm(x.denominator, y.denominator)
+            homogeneous.append((int(x * w), int(y * w), w))
+        assert lattice_points(homogeneous) == direct, poly
