@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass
+from functools import cmp_to_key
 from fractions import Fraction
 from math import ceil, floor, gcd, lcm
 from typing import Iterator, NamedTuple, Sequence
@@ -30,6 +31,7 @@ from typing import Iterator, NamedTuple, Sequence
 from .normal import Affine, UnitNet
 
 MAX_REGIONS = 20_000
+MAX_VISITS = 200_000  # regions times the units that cut them: bounds the time before giving up
 Lin = tuple[Fraction, Fraction, Fraction]  # c0 + ca·a + cb·b
 IntLin = tuple[int, int, int]  # the same with integer coefficients
 Point = tuple[int, int, int]  # (X, Y, W), W > 0: the point (X/W, Y/W)
@@ -141,10 +143,18 @@ def _turn(o: Point, p: Point, q: Point) -> int:
             + o[2] * (p[0] * q[1] - p[1] * q[0]))
 
 
+def _compare(p: Point, q: Point) -> int:
+    c = p[0] * q[2] - q[0] * p[2] or p[1] * q[2] - q[1] * p[2]
+    return (c > 0) - (c < 0)
+
+
+_by_x_then_y = cmp_to_key(_compare)
+
+
 def _hull_chains(poly: Polygon) -> tuple[list[Point], list[Point]]:
     """Lower and upper chains of the polygon, both from left to right (monotone chain), so
     that degenerate polygons (segments, repeated vertices) need no special order."""
-    pts = sorted(set(poly), key=lambda p: (Fraction(p[0], p[2]), Fraction(p[1], p[2])))
+    pts = sorted(set(poly), key=_by_x_then_y)
 
     def chain(points: list[Point]) -> list[Point]:
         c: list[Point] = []
@@ -304,18 +314,24 @@ def _check_pieces(wheres: list[list[IntLin]], box: Polygon, side: int) -> None:
         raise ValueError("the target pieces leave grid points uncovered")
 
 
-def _cap_message(net: UnitNet, j: int, cap: int) -> str:
+def _unit_name(net: UnitNet, j: int) -> str:
     where = net.units[j].where
-    at = f"unit {j + 1} of {len(net.units)}" + (f" ({where})" if where else "")
-    return f"more than {cap:,} linear regions on the grid after {at}"
+    return f"unit {j + 1} of {len(net.units)}" + (f" ({where})" if where else "")
+
+
+def _cap_message(net: UnitNet, j: int, cap: int) -> str:
+    return f"more than {cap:,} linear regions on the grid after {_unit_name(net, j)}"
 
 
 def verify_regions(net: UnitNet, lo: int, hi: int, pieces: Sequence[TargetPiece],
-                   max_regions: int = MAX_REGIONS, show: int = 5) -> RegionVerdict:
+                   max_regions: int = MAX_REGIONS, max_visits: int = MAX_VISITS,
+                   show: int = 5) -> RegionVerdict:
     """Decide exactly whether the two-input ReLU network `net` equals the target given by
     `pieces` on every integer point of [lo, hi]², without visiting the points.  Raises
     RegionCapExceeded as soon as more than `max_regions` regions would be held (at most
-    max_regions + 1 are ever built), ValueError for other units, arities or bad pieces."""
+    max_regions + 1 are ever built) or more than `max_visits` (region, unit) steps would be
+    taken, so the time spent before giving up is bounded; ValueError for other units,
+    arities or bad pieces."""
     if net.arity != 2:
         raise ValueError("region analysis takes two-input networks")
     if any(u.kind != "relu" for u in net.units):
@@ -338,8 +354,13 @@ def verify_regions(net: UnitNet, lo: int, hi: int, pieces: Sequence[TargetPiece]
     output = _scaled(net.output, scales)
     start = {s: v for s, v in ((0, (0, 1, 0)), (1, (0, 0, 1))) if s in last}
     regions: list[tuple[Polygon, dict[int, IntLin]]] = [(box, start)]
+    visits = 0
     for j, pre in enumerate(pres):
         src = 2 + j
+        visits += len(regions)
+        if visits > max_visits:
+            raise RegionCapExceeded(f"more than {max_visits:,} region steps by {_unit_name(net, j)} "
+                                    f"({len(regions):,} linear regions on the grid so far)")
         nxt: list[tuple[Polygon, dict[int, IntLin]]] = []
         for poly, vals in regions:  # each region owns its dict: update it in place
             h = _combine(pre, vals)  # scale · pre-activation, integer coefficients
@@ -388,5 +409,5 @@ def _at(f: Lin, a: int, b: int) -> Fraction:
     return f[0] + f[1] * a + f[2] * b
 
 
-__all__ = ["MAX_PIECES", "MAX_REGIONS", "MIN_PIECES", "RegionCapExceeded", "RegionCounterexample",
+__all__ = ["MAX_PIECES", "MAX_REGIONS", "MAX_VISITS", "MIN_PIECES", "RegionCapExceeded", "RegionCounterexample",
            "RegionVerdict", "TargetPiece", "clip", "floor_sum", "ints", "lattice_points", "point", "verify_regions"]

@@ -153,6 +153,40 @@ def test_regions_agree_with_enumeration_on_random_networks(grid, count, seed) ->
     assert verdicts == {True, False}
 
 
+class MinPlusBump(nn.Module):
+    """a − ReLU(a − b) + ReLU(3·stack(a, b))."""
+
+    def __init__(self, stack: nn.Module) -> None:
+        super().__init__()
+        self.stack = stack
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :1] - torch.relu(x[:, :1] - x[:, 1:]) + torch.relu(self.stack(x) * 3)
+
+
+def test_regions_agree_with_enumeration_on_networks_with_arbitrary_float_weights() -> None:
+    """torch's own initialisation: float32 weights whose exact values have 2^-30-ish
+    denominators, so every vertex and every count runs on large exact integers."""
+    torch.manual_seed(7)
+    side = SMALL[1] - SMALL[0] + 1
+    partial = 0
+    for k in range(16):
+        widths = [2] + [1 + k % 3] * (1 + k % 2) + [1]
+        layers: list[nn.Module] = []
+        for w_in, w_out in zip(widths, widths[1:]):
+            layers += [nn.Linear(w_in, w_out), nn.ReLU()]
+        stack = nn.Sequential(*layers[:-1])
+        if k % 2:  # min(a, b) plus a ReLU bump with float weights, zero on part of the grid
+            net = capture(MinPlusBump(nn.Linear(2, 1)), 2)
+        else:
+            net = capture(stack, 2)
+        v = _regions(net, *SMALL)
+        wrong, shown = brute_force(net, *SMALL)
+        assert (v.wrong, v.counterexamples) == (wrong, shown)
+        partial += 0 < wrong < side * side
+    assert partial >= 3
+
+
 def test_a_max_target_is_checked_with_its_own_pieces() -> None:
     net = capture(Lambda(lambda x: x[:, :1] + torch.relu(x[:, 1:] - x[:, :1])), 2)
     assert _regions(net, *PUBLIC, pieces=MAX_PIECES).exact
@@ -176,6 +210,15 @@ def test_too_many_regions_raise_the_cap_error_at_the_unit_that_crosses_it() -> N
         verify_regions(un, *PUBLIC, MIN_PIECES, max_regions=10)
     v = verify_regions(un, *PUBLIC, MIN_PIECES)  # under the default cap it is decided
     assert v.regions > 10 and v.wrong == brute_force(capture(_fan(16), 2), *PUBLIC)[0]
+
+
+def test_a_long_network_runs_out_of_steps_before_it_runs_out_of_regions() -> None:
+    """Each of 40 units adds few regions, but every unit visits all of them: the step budget
+    stops the work while the region count is still small."""
+    un = normal_form(capture(_fan(40), 2))
+    with pytest.raises(RegionCapExceeded, match=r"more than 300 region steps by unit \d+ of 40 \(\d+ linear"):
+        verify_regions(un, *PUBLIC, MIN_PIECES, max_visits=300)
+    assert verify_regions(un, *PUBLIC, MIN_PIECES, max_visits=10**6).regions < 20_000
 
 
 def test_sigmoid_units_and_one_input_networks_are_refused() -> None:
