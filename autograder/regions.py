@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cmp_to_key
 from fractions import Fraction
-from math import ceil, floor, gcd, lcm
-from typing import Iterator, NamedTuple, Sequence
+from functools import cmp_to_key
+from math import gcd, lcm
+from typing import NamedTuple
 
 from .normal import Affine, UnitNet
 
@@ -191,7 +192,7 @@ def _sum_floor_on_chain(chain: list[Point], x0: int, x1: int, sign: int) -> int:
     """sum(floor(sign·y(x))) over integers x in [x0, x1], y the piecewise-linear chain
     (left to right, covering [x0, x1]).  Each integer belongs to exactly one edge."""
     total = 0
-    edges = [(p, q) for p, q in zip(chain, chain[1:]) if p[0] * q[2] != q[0] * p[2]]
+    edges = [(p, q) for p, q in itertools.pairwise(chain) if p[0] * q[2] != q[0] * p[2]]
     for k, (p, q) in enumerate(edges):
         lo = max(x0, _ceil(p[0], p[2]))
         hi = min(x1, q[0] // q[2] if k == len(edges) - 1 else _ceil(q[0], q[2]) - 1)
@@ -386,22 +387,22 @@ def verify_regions(net: UnitNet, lo: int, hi: int, pieces: Sequence[TargetPiece]
     bad: list[tuple[Polygon, IntLin, Lin, Lin]] = []
     for poly, vals in regions:
         o0, oa, ob = _combine(output, vals)
-        out = (Fraction(o0, output.scale), Fraction(oa, output.scale), Fraction(ob, output.scale))
+        got = (Fraction(o0, output.scale), Fraction(oa, output.scale), Fraction(ob, output.scale))
         for piece, where in zip(pieces, wheres):
             cell = _clip_all(poly, where)
             if not cell or not lattice_points(cell):
                 continue
             cells += 1
-            d = ints((out[0] - piece.value[0], out[1] - piece.value[1], out[2] - piece.value[2]))
+            d = ints((got[0] - piece.value[0], got[1] - piece.value[1], got[2] - piece.value[2]))
             n = _wrong_count(cell, d)
             if n:
                 wrong += n
-                bad.append((cell, d, out, piece.value))
+                bad.append((cell, d, got, piece.value))
     streams = [_tagged(_wrong_points(cell, d), k) for k, (cell, d, _, _) in enumerate(bad)]
     examples = []
     for a, b, k in itertools.islice(heapq.merge(*streams), show):
-        _, _, out, value = bad[k]
-        examples.append(RegionCounterexample(a, b, _at(out, a, b), _at(value, a, b)))
+        _, _, formula, value = bad[k]
+        examples.append(RegionCounterexample(a, b, _at(formula, a, b), _at(value, a, b)))
     return RegionVerdict(wrong == 0, wrong, examples, len(regions), cells)
 
 

@@ -3,6 +3,7 @@ wrong-point count and the counterexamples that exact enumeration of the grid giv
 
 from __future__ import annotations
 
+import itertools
 import random
 from fractions import Fraction
 from math import lcm
@@ -16,8 +17,16 @@ from autograder.capture import capture
 from autograder.description import Network
 from autograder.evaluate import exact_output
 from autograder.normal import normal_form
-from autograder.regions import (MAX_PIECES, MIN_PIECES, RegionCapExceeded, RegionCounterexample,
-                                TargetPiece, floor_sum, lattice_points, verify_regions)
+from autograder.regions import (
+    MAX_PIECES,
+    MIN_PIECES,
+    RegionCapExceeded,
+    RegionCounterexample,
+    TargetPiece,
+    floor_sum,
+    lattice_points,
+    verify_regions,
+)
 from solutions import reference as R
 
 SMALL, PUBLIC, EXTENDED = (-8, 7), (-50, 49), (-1024, 1023)
@@ -173,7 +182,7 @@ def test_regions_agree_with_enumeration_on_networks_with_arbitrary_float_weights
     for k in range(16):
         widths = [2] + [1 + k % 3] * (1 + k % 2) + [1]
         layers: list[nn.Module] = []
-        for w_in, w_out in zip(widths, widths[1:]):
+        for w_in, w_out in itertools.pairwise(widths):
             layers += [nn.Linear(w_in, w_out), nn.ReLU()]
         stack = nn.Sequential(*layers[:-1])
         if k % 2:  # min(a, b) plus a ReLU bump with float weights, zero on part of the grid
