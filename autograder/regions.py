@@ -16,6 +16,11 @@ Only lattice points matter, which keeps the cuts simple: on the integers, pre < 
 D·pre <= -1 where D clears pre's denominators, so the "off" side is the closed polygon
 {D·pre <= -1}.  The two sides of a cut then share no lattice point and every point is
 counted once, with nothing lost.  Polygons without a lattice point are dropped.
+
+Everything runs on Python integers: vertices in homogeneous coordinates (X, Y, W), each
+unit's value under a fixed integer scale, and lattice points counted with floor sums.  When
+the regions or the steps exceed a cap, RegionCapExceeded says so and the caller falls back to
+enumeration (or fails closed); the cap is checked at every split, so giving up is cheap.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ from typing import NamedTuple
 from .normal import Affine, UnitNet
 
 MAX_REGIONS = 20_000
-MAX_VISITS = 200_000  # regions times the units that cut them: bounds the time before giving up
+# (region, unit) steps: bounds the time spent before giving up.  One step costs about as much
+# as 200 (point, unit) steps of exact enumeration (measured on 2 cores), so a caller may pass
+# max_visits = points · units // 200 to never spend much more than enumeration would.
+MAX_VISITS = 1_000_000
 Lin = tuple[Fraction, Fraction, Fraction]  # c0 + ca·a + cb·b
 IntLin = tuple[int, int, int]  # the same with integer coefficients
 Point = tuple[int, int, int]  # (X, Y, W), W > 0: the point (X/W, Y/W)
@@ -40,8 +48,9 @@ Polygon = list[Point]  # convex, vertices in cyclic order; may be a segment or a
 
 
 class RegionCapExceeded(Exception):
-    """The network cuts the grid into more linear regions than the analysis will follow;
-    the caller decides the grid another way (enumeration) or fails closed."""
+    """The network cuts the grid into more linear regions (or needs more region steps) than
+    the analysis will follow; the caller decides the grid another way (enumeration) or fails
+    closed.  The message says after which unit and why."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,9 @@ class TargetPiece:
     h in `where`, the target equals `value`(a, b).  Each of `where` and `value` is an affine
     form (c0, ca, cb) meaning c0 + ca·a + cb·b.  The pieces given for a target must split the
     integer points of the grid exactly (each point in exactly one piece); strict inequalities
-    are written for integers, e.g. a > b as a - b - 1 >= 0.  An empty `where` is the plane."""
+    are written for integers, e.g. a > b as a - b - 1 >= 0.  An empty `where` is the plane.
+    Pieces do not depend on the grid: `verify_regions` clips them to it and refuses pieces
+    that overlap on, or leave out, a grid point.  A riddle states its target this way."""
 
     where: tuple[Lin, ...]
     value: Lin
