@@ -28,6 +28,7 @@ from autograder.regions import (
     verify_regions,
 )
 from solutions import reference as R
+from solutions.article import LearnedMin, MinModel
 
 SMALL, PUBLIC, EXTENDED = (-8, 7), (-50, 49), (-1024, 1023)
 
@@ -95,6 +96,17 @@ def test_every_reference_min_network_is_exact(factory, grid) -> None:  # type: i
     v = _regions(capture(factory(), 2), *grid)
     assert v.exact and v.wrong == 0 and v.counterexamples == []
     assert v.regions >= 2
+
+
+@pytest.mark.parametrize("grid", [PUBLIC, EXTENDED], ids=["public", "extended"])
+def test_the_article_min_networks_get_the_enumeration_verdict(grid) -> None:  # type: ignore[no-untyped-def]
+    """Equation 1 is exact; the trained 1.41 × 0.71 network is wrong wherever a > b."""
+    assert _regions(capture(MinModel(), 2), *grid).exact
+    learned = capture(LearnedMin(), 2)
+    v = _regions(learned, *grid)
+    side = grid[1] - grid[0] + 1
+    assert (v.exact, v.wrong) == (False, side * (side - 1) // 2)
+    assert (v.wrong, v.counterexamples) == brute_force(learned, *grid)
 
 
 def test_min_sequential_fails_where_its_offset_runs_out() -> None:
