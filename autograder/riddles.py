@@ -14,6 +14,8 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
+from .regions import MIN_PIECES, TargetPiece
+
 Method = Literal["enumeration", "line"]
 
 
@@ -89,6 +91,8 @@ class Riddle:
     # The target on a run of integers lo..hi, for the exact line analysis of one-input
     # riddles: pieces (lo, hi, mu, eps) on which the target is (mu + eps·x) mod 2.
     runs: Callable[[int, int], list[tuple[int, int, int, int]]] | None = None
+    # The target of a two-input riddle as affine pieces, for the exact region analysis.
+    pieces: tuple[TargetPiece, ...] | None = None
 
     def __repr__(self) -> str:
         tail = f", n={self.n}" if self.n is not None else ""
@@ -141,7 +145,7 @@ MIN_NETWORK = Riddle(
     domains=(Domain("public", -50, 49, arity=2), Domain("extended", -1024, 1023, arity=2)),
     rule="exact", activation="relu", lower_bound=1,
     bound_reason="min is not affine, so at least one ReLU unit is needed",
-    budget=2, points=Points(2, 1), signature="min_network()")
+    budget=2, points=Points(2, 1), signature="min_network()", pieces=MIN_PIECES)
 
 IS_EVEN_16 = Riddle(
     id="is_even_16", title="x mod 2 on 0..15, with ReLU", arity=1, target=_parity,

@@ -18,6 +18,7 @@ from .description import Network
 from .evaluate import SAFE, exact_output, exact_values, float_forward
 from .line import LineCapExceeded, verify_line
 from .normal import UnitNet, normal_form
+from .regions import RegionCapExceeded, verify_regions
 from .riddles import Domain, Riddle
 
 CHUNK = 1 << 20
@@ -191,6 +192,26 @@ def _line(riddle: Riddle, net: Network, unet: UnitNet, d: Domain, v: Verdict) ->
     return not failures
 
 
+def _regions(riddle: Riddle, net: Network, unet: UnitNet, d: Domain, v: Verdict) -> bool:
+    """Decide a two-input grid region by region (exact counts); enumerate past the cap."""
+    assert riddle.pieces is not None
+    try:
+        res = verify_regions(unet, d.lo, d.hi, riddle.pieces)
+    except RegionCapExceeded:
+        before = v.wrong
+        _enumerate(riddle, net, d, v)
+        v.methods.add("enumeration")
+        return v.wrong == before
+    v.methods.add("regions")
+    v.wrong += res.wrong
+    for c in res.counterexamples[: SHOW - len(v.counterexamples)]:
+        v.counterexamples.append(Counterexample([c.a, c.b], safe_float(c.expected), safe_float(c.got), c.got))
+    if res.wrong:
+        worst = max(abs(c.got - c.expected) for c in res.counterexamples)
+        v.largest_error = max(v.largest_error or 0.0, safe_float(worst))
+    return res.exact
+
+
 def _logit_bound(p: Fraction) -> tuple[Fraction, Fraction]:
     """An interval of width < 1e-40 around logit(p) = ln(p / (1 - p))."""
     with localcontext() as ctx:
@@ -350,10 +371,13 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None)
         v.checked.append(riddle.domains[0].describe())
     else:
         ok = True
-        unet = normal_form(net) if riddle.arity == 1 and riddle.runs is not None else None
+        analysable = riddle.runs is not None if riddle.arity == 1 else riddle.pieces is not None
+        unet = normal_form(net) if analysable else None
         for d in riddle.domains:
-            if unet is not None:
+            if unet is not None and riddle.arity == 1:
                 ok = _line(riddle, net, unet, d, v) and ok
+            elif unet is not None:
+                ok = _regions(riddle, net, unet, d, v) and ok
             else:
                 before = v.wrong
                 _enumerate(riddle, net, d, v)
