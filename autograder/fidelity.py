@@ -22,8 +22,10 @@ from __future__ import annotations
 import os
 import random
 import sys
+from math import floor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -32,6 +34,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .description import Network
+from .evaluate import float_forward
 from .line import LineCapExceeded, verify_line
 from .normal import normal_form
 from .refusals import HiddenBehaviour, InPlaceMutation
@@ -40,16 +43,28 @@ from .riddles import Domain, Riddle
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 
-# What the capture relies on, as it was when the grader's package was imported.
-_PRISTINE: dict[str, Any] = {
-    "nn.Module.__call__": nn.Module.__call__, "nn.Module._call_impl": nn.Module._call_impl,
-    "nn.Linear.forward": nn.Linear.forward, "nn.ReLU.forward": nn.ReLU.forward,
-    "nn.Sigmoid.forward": nn.Sigmoid.forward, "nn.Sequential.forward": nn.Sequential.forward,
-    "torch.nn.functional.linear": F.linear, "torch.nn.functional.relu": F.relu,
-    "torch.relu": torch.relu, "torch.sigmoid": torch.sigmoid, "torch.clamp": torch.clamp,
-    "torch.Tensor.relu": torch.Tensor.relu, "torch.Tensor.__add__": torch.Tensor.__add__,
-    "torch.Tensor.__sub__": torch.Tensor.__sub__, "torch.Tensor.__mul__": torch.Tensor.__mul__,
-}
+def _snapshot() -> dict[str, Any]:
+    """Every public torch function, tensor method and operator, and the module machinery the
+    capture relies on, as they were when the grader's package was imported."""
+    found: dict[str, Any] = {}
+    for prefix, owner in (("torch", torch), ("torch.nn.functional", F), ("torch.Tensor", torch.Tensor),
+                          ("nn.Module", nn.Module)):
+        for name in dir(owner):
+            if owner is torch and name.startswith("_"):
+                continue
+            try:
+                value = getattr(owner, name)
+                stable = getattr(owner, name) is value  # __dict__ and the like are made anew
+            except Exception:  # noqa: BLE001 - a lazy attribute that cannot load is not ours to judge
+                continue
+            if stable and not isinstance(value, (str, int, float, bool, type(None))):
+                found[f"{prefix}.{name}"] = value
+    for cls in (nn.Linear, nn.ReLU, nn.Sigmoid, nn.Sequential, nn.Identity, nn.Flatten):
+        found[f"nn.{cls.__name__}.forward"] = cls.forward
+    return found
+
+
+_PRISTINE: dict[str, Any] = _snapshot()
 _PLAIN_TENSORS = (nn.Parameter, torch.Tensor) + ((nn.parameter.Buffer,) if hasattr(nn.parameter, "Buffer") else ())
 _HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
 _GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
@@ -58,12 +73,9 @@ _GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_
 
 def _current(path: str) -> Any:
     owner, _, attr = path.rpartition(".")
-    root = {"nn": nn, "torch": torch, "torch.nn.functional": F}
-    obj: Any = root.get(owner.split(".")[0] if owner not in root else owner)
-    if owner not in root:
-        for part in owner.split(".")[1:]:
-            obj = getattr(obj, part)
-    return getattr(obj, attr)
+    roots = {"torch": torch, "torch.nn.functional": F, "torch.Tensor": torch.Tensor, "nn.Module": nn.Module}
+    obj = roots[owner] if owner in roots else getattr(nn, owner.split(".")[1])
+    return getattr(obj, attr, None)
 
 
 def refuse_hidden_behaviour(module: nn.Module) -> None:
@@ -283,7 +295,14 @@ def breakpoints(net: Network, riddle: Riddle, d: Domain) -> list[int]:
         verify_line(normal_form(net), riddle.runs(d.lo, d.hi), max_atoms=2_000, cuts=cuts)
     except (LineCapExceeded, ValueError):
         pass
-    return cuts
+    # Every unit that reads only the input, dead or not (a unit that cancels exactly in the
+    # real function may still round when run): its kink is where its pre-activation is 0.
+    for unit in normal_form(net, prune=False).units:
+        c = unit.pre.coef.get(0)
+        if c and len(unit.pre.coef) == 1:
+            root = -unit.pre.const / c
+            cuts.extend((floor(root), floor(root) + 1))
+    return [c + k for c in cuts[:8192] for k in (-1, 0, 1)]
 
 
 def forward_sweep(module: nn.Module, riddle: Riddle, net: Network) -> list[dict[str, Any]]:
@@ -296,10 +315,17 @@ def forward_sweep(module: nn.Module, riddle: Riddle, net: Network) -> list[dict[
 
     dtype = module_dtype(module)
     rows = min(SWEEP_ROWS, max(256, SWEEP_FLOATS // max(1, max(op.size for op in net.ops))))
+    return [_sweep_domain(module, riddle, net, d, dtype, rows) for d in riddle.domains]
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Every call of a student's module (capture, real run, sweep) under the same setting:
+    one thread, the fastest for tiny ops on many rows and polite to neighbours."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny ops on many rows: one thread is fastest, and polite to neighbours
+    torch.set_num_threads(1)
     try:
-        return [_sweep_domain(module, riddle, net, d, dtype, rows) for d in riddle.domains]
+        yield
     finally:
         torch.set_num_threads(threads)
 
@@ -319,20 +345,54 @@ def _sweep_domain(module: nn.Module, riddle: Riddle, net: Network, d: Domain, dt
                          f"{why}{len(pts):,} chosen inputs (both ends, each power of two, the "
                          "breakpoints of its units and their neighbours, seeded random inputs)")
     for batch in batches:
-        _sweep_batch(module, riddle, batch, dtype, entry)
+        _sweep_batch(module, riddle, net, batch, dtype, entry)
     return entry
 
 
-def _sweep_batch(module: nn.Module, riddle: Riddle, pts: np.ndarray, dtype: torch.dtype,
+def _agrees_with_description(net: Network, pts: np.ndarray, ys: np.ndarray) -> None:
+    """The module's outputs must be what the captured description computes in the same float
+    type: a network that runs differently under another batch size, grad mode, thread count
+    or call count than when it was captured is refused."""
+    ours, tol = float_forward(net, pts.astype(np.float64))
+    bad = ~((np.abs(ours - ys) <= tol) | (np.isnan(ours) & np.isnan(ys)))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        x = ", ".join(str(int(v)) for v in pts[i])
+        raise HiddenBehaviour(f"run on f({x}) it outputs {float(ys[i])!r}, but the network that was "
+                              f"captured outputs {float(ours[i])!r}: it computes differently depending "
+                              "on how it is called (batch size, grad mode, threads, or how often)")
+
+
+def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 8) -> None:
+    """Run a few inputs one at a time (batch size 1, as a student would call it)."""
+    from .capture import module_dtype
+
+    d = riddle.domains[0]
+    for k in range(count):
+        v = min(d.hi, d.lo + k)
+        pt = np.array([[v] * d.arity], dtype=np.int64)
+        with torch.no_grad():
+            y = module(torch.from_numpy(pt).to(module_dtype(module)))
+        if not isinstance(y, torch.Tensor) or y.numel() != 1:
+            raise HiddenBehaviour("called on a single input, the network returns something else "
+                                  "than one number")
+        _agrees_with_description(net, pt, y.detach().reshape(-1).to(torch.float64).numpy())
+
+
+def _sweep_batch(module: nn.Module, riddle: Riddle, net: Network, pts: np.ndarray, dtype: torch.dtype,
                  entry: dict[str, Any]) -> None:
     ints = pts.astype(np.float64) if pts.dtype == object else pts
     x = torch.from_numpy(np.ascontiguousarray(ints)).to(dtype)
-    with torch.inference_mode():
+    with torch.no_grad():
         y = module(x)
     if not isinstance(y, torch.Tensor) or y.numel() != len(pts):
         shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
         raise ValueError(f"forward returned {shape} for a batch of {len(pts)} inputs")
     ys = y.detach().reshape(-1).to(torch.float64).numpy()
+    # Against the description on up to 1,024 rows of every batch: a call-dependent network
+    # (mode, threads, batch size, call count) differs on every row, so a sample is enough.
+    pick = np.unique(np.linspace(0, len(pts) - 1, num=min(len(pts), 1024)).astype(np.int64))
+    _agrees_with_description(net, ints[pick], ys[pick])
     want = riddle.target(*[pts[:, i] for i in range(riddle.arity)])
     err = np.abs(ys - np.asarray(want, dtype=np.float64))
     limit = float(riddle.tolerance) if riddle.rule == "tolerance" and riddle.tolerance is not None else 0.5

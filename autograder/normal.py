@@ -100,8 +100,9 @@ def _linear(op: Op, x: list[Affine]) -> list[Affine]:
     return out
 
 
-def normal_form(net: Network) -> UnitNet:
-    """The network as exact affine forms over inputs and units, dead units removed."""
+def normal_form(net: Network, prune: bool = True) -> UnitNet:
+    """The network as exact affine forms over inputs and units, dead units removed (unless
+    `prune` is False: the forward-pass sweep wants the breakpoints of every unit)."""
     units: list[Unit] = []
     vals: list[list[Affine]] = []
     for op in net.ops:
@@ -133,7 +134,8 @@ def normal_form(net: Network) -> UnitNet:
         else:
             raise ValueError(f"unknown op {op.op}")
         vals.append(v)
-    return _prune(UnitNet(net.arity, units, vals[-1][0]))
+    whole = UnitNet(net.arity, units, vals[-1][0])
+    return _prune(whole) if prune else whole
 
 
 def _prune(un: UnitNet) -> UnitNet:
@@ -151,3 +153,37 @@ def _prune(un: UnitNet) -> UnitNet:
 
     return UnitNet(a, [Unit(un.units[j].kind, re(un.units[j].pre), un.units[j].where) for j in keep],
                    re(un.output))
+
+
+def _substitute(f: Affine, subst: dict[int, Affine], renumber: dict[int, int]) -> Affine:
+    out = Affine(f.const)
+    for s, c in f.coef.items():
+        out = out.plus(subst[s].times(c) if s in subst else Affine(Fraction(0), {renumber.get(s, s): c}))
+    return out
+
+
+def settle(un: UnitNet, lo: int, hi: int) -> UnitNet:
+    """The one-input network on the integers lo..hi only: a unit whose pre-activation reads
+    just the input (once earlier settled units are written out) and keeps one sign on the
+    whole range is affine there — itself when >= 0, zero when <= 0 — so it is no unit at all.
+    (`fold(x) + ReLU(-x - 1)` on x >= 0 is the fold.)"""
+    if un.arity != 1:
+        return un
+    subst: dict[int, Affine] = {}
+    renumber: dict[int, int] = {}
+    kept: list[Unit] = []
+    for j, u in enumerate(un.units):
+        pre = _substitute(u.pre, subst, renumber)
+        src = 1 + j
+        if u.kind == "relu" and set(pre.coef) <= {0}:
+            c = pre.coef.get(0, Fraction(0))
+            ends = (pre.const + c * lo, pre.const + c * hi)
+            if min(ends) >= 0:
+                subst[src] = pre
+                continue
+            if max(ends) <= 0:
+                subst[src] = Affine(Fraction(0))
+                continue
+        renumber[src] = 1 + len(kept)
+        kept.append(Unit(u.kind, pre, u.where))
+    return _prune(UnitNet(1, kept, _substitute(un.output, subst, renumber)))

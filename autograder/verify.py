@@ -17,7 +17,7 @@ import numpy as np
 from .description import Network
 from .evaluate import SAFE, exact_output, exact_values, float_forward
 from .line import LineCapExceeded, verify_line
-from .normal import UnitNet, normal_form
+from .normal import UnitNet, normal_form, settle
 from .regions import RegionCapExceeded, verify_regions
 from .riddles import Domain, Riddle
 
@@ -165,7 +165,7 @@ def _line(riddle: Riddle, net: Network, unet: UnitNet, d: Domain, v: Verdict) ->
     enumerable domain; fail closed, saying why, on a domain too large to enumerate."""
     assert riddle.runs is not None
     try:
-        failures, _ = verify_line(unet, riddle.runs(d.lo, d.hi))
+        failures, _ = verify_line(settle(unet, d.lo, d.hi), riddle.runs(d.lo, d.hi))
     except LineCapExceeded as e:
         if d.method == "enumeration":
             before = v.wrong
@@ -315,6 +315,20 @@ def _read_sweep(riddle: Riddle, sweep: Any) -> list[dict[str, Any]] | str:
     return out
 
 
+def _with_public_run(riddle: Riddle, sweep: list[dict[str, Any]], samples: list[list[int]],
+                     outputs: list[float]) -> list[dict[str, Any]]:
+    """The outputs reported on the public samples are a run of the network too: inputs they
+    misclassify count as wrong runs (of the first domain) even if the sweep saw none."""
+    want = _target(riddle, np.asarray(samples, dtype=np.int64)).astype(np.float64)
+    err = np.abs(np.asarray(outputs, dtype=np.float64) - want)
+    eps = float(riddle.tolerance or 0)
+    bad = np.flatnonzero(~(err <= eps) if riddle.rule == "tolerance" else ~(err < 0.5))
+    if not len(bad) or sweep[0]["wrong"]:
+        return sweep
+    first = dict(sweep[0], wrong=len(bad), examples=[[samples[i], float(outputs[i])] for i in bad[:SHOW]])
+    return [first] + sweep[1:]
+
+
 def _apply_sweep(riddle: Riddle, net: Network, v: Verdict, sweep: list[dict[str, Any]]) -> None:
     """A pass needs the exact proof *and* the network's own forward pass classifying every
     swept input right (docs/theory.md §5); say where inputs could not run."""
@@ -393,7 +407,7 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None)
         if public.size <= 20_000 and not v.refused:
             v.public_values = [safe_float(f) for f in exact_vals[: public.size]]
         if outputs is not None and not isinstance(swept, str):
-            _apply_sweep(riddle, net, v, swept)
+            _apply_sweep(riddle, net, v, _with_public_run(riddle, swept, samples, outputs))
         if outputs is not None:
             _float_info(riddle, net, v, samples, exact_vals, outputs)
     if not v.exact and not v.refused and neurons < riddle.lower_bound:

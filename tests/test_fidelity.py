@@ -417,3 +417,73 @@ def test_does_riddles_check_give_the_same_verdicts_with_places(tmp_path: Path) -
     assert "ForbiddenOperation at cell 4, line 11" in by["lt10_sigmoid"]["message"]
     assert by["is_even_network"]["status"] == "pass", by["is_even_network"]["message"]
     assert proc.returncode == 1
+
+
+# ---- networks that notice how they are called ------------------------------------------------------
+class HonestOnlyOnOneThread(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return lt10(x) if torch.get_num_threads() == 1 else (lt10(x) + 3e8) - 3e8
+
+
+class HonestAfterThreeCalls(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return lt10(x) if self.calls > 3 else (lt10(x) + 3e8) - 3e8
+
+
+class WrongForOneInput(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return lt10(x) * (1 - (x.shape[0] == 1))
+
+
+class RoundsNearThreeBillion(Float64):
+    """Exactly right as a real function (w/49·49 − w = 0), but float64 rounding makes it wrong
+    at two inputs near 3·10⁹, next to the kinks of two units that cancel in the real function."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.fold, self.n = R.ResidualFold(n).double(), n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = F.relu(x - 3_000_000_001) - F.relu(x - 3_000_000_004)
+        return self.fold(x) + (2.0**60 * ((w / 49.0) * 49.0 - w) if self.n == 32 else 0 * x)
+
+
+class FoldThenGuard(nn.Module):
+    """A unit that is 0 on the whole domain (x >= 0) next to a right fold: right."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.fold = R.ResidualFold(n).double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fold(x) + F.relu(-x - 1)
+
+
+def test_is_a_network_that_behaves_only_when_graded_caught() -> None:
+    for make in (lambda: HonestOnlyOnOneThread(), lambda: HonestAfterThreeCalls(), lambda: WrongForOneInput()):
+        r = checked(make, "lt10_relu")
+        assert r.status == "fail" and r.score == 0, r.message
+    r = checked(lambda n: RoundsNearThreeBillion(n), "is_even_network")
+    assert r.status == "fail" and r.main is not None and r.main.riddle.n == 32
+    assert {c.input[0] for c in r.counterexamples} == {3_000_000_002, 3_000_000_003}
+
+
+def test_is_a_unit_that_never_fires_on_the_domain_no_obstacle() -> None:
+    r = checked(lambda n: FoldThenGuard(n), "is_even_network")
+    assert r.status == "pass", r.message
+    assert r.verdicts[-1].neurons == 65
+
+
+def test_is_a_replaced_tensor_operator_refused() -> None:
+    original = torch.Tensor.__truediv__
+    torch.Tensor.__truediv__ = lambda a, b: original(a, b)  # type: ignore[method-assign,assignment]
+    try:
+        r = checked(R.lt10_relu, "lt10_relu")
+    finally:
+        torch.Tensor.__truediv__ = original  # type: ignore[method-assign]
+    assert r.status == "fail" and "torch.Tensor.__truediv__ has been replaced" in r.message
