@@ -363,7 +363,7 @@ def _agrees_with_description(net: Network, pts: np.ndarray, ys: np.ndarray) -> N
                               "on how it is called (batch size, grad mode, threads, or how often)")
 
 
-def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 8) -> None:
+def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 2) -> None:
     """Run a few inputs one at a time (batch size 1, as a student would call it)."""
     from .capture import module_dtype
 
