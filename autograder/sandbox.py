@@ -15,6 +15,7 @@ import os
 import select
 import stat
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,3 +221,21 @@ def parse_lines(lines: list[bytes] | list[str], run: ChildRun, riddles: set[str]
 def run_notebook(path: str | Path, riddles: list[str], **limits: Any) -> ChildRun:
     return run_cells(read_code_cells(path), riddles, **limits)
 
+
+
+def printable(text: str) -> str:
+    """Text safe for a terminal or a one-line log: control characters (newlines, ANSI
+    escapes, bidi overrides, ...) and undecodable bytes shown as escapes, nothing else changed."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") and ch != " ":
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def printable_lines(text: str) -> str:
+    """Multi-line text for a terminal: each line made printable, the line breaks kept."""
+    return "\n".join(printable(line) for line in text.split("\n"))
