@@ -18,12 +18,14 @@ from .submission import merge_runs
 
 
 def check_notebook(path: str, *, riddles: list[str] | None = None, timeout: float = 300.0,
-                   call_timeout: float = 30.0) -> Report:
-    """Run a notebook in a sandboxed child process and grade every riddle it defines."""
+                   call_timeout: float = 30.0) -> tuple[Report, list[str]]:
+    """Run a notebook in a jail of its own (the launcher every front end uses) and grade
+    every riddle it defines.  Returns the report and notes on running it (a cell's error,
+    a time-out), which the student should see too."""
     ids = riddles or list(RIDDLES)
-    run = run_notebook(path, ids, timeout=timeout, call_timeout=call_timeout)
-    results, _ = merge_runs([(Path(path).name, run)], ids, timeout)
-    return Report([results[rid] for rid in ids], source=str(path))
+    run = run_notebook(path, ids, timeout=timeout, cell_timeout=timeout, call_timeout=call_timeout)
+    results, notes = merge_runs([(display_name(Path(path).name), run)], ids, timeout)
+    return Report([results[rid] for rid in ids], source=display_name(str(path))), notes
 
 
 def grade_command(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ from traitlets import Float, Integer
 
 from .forkserver import ForkServer
 from .report import riddle_text
-from .result import RiddleResult
+from .result import RiddleResult, error
 from .riddles import RIDDLES
 from .sandbox import run_cells
 from .submission import merge_runs
@@ -72,7 +72,7 @@ def grade_notebook_cells(cells: list[NotebookNode], *, timeout: float, call_time
                 source = "".join(source)
             if not isinstance(source, str):
                 why = f"unusable input: the source of cell {i} is {type(source).__name__}, not text"
-                return merge_runs([("the notebook", why)], ids, timeout)[0]
+                return {rid: error(RIDDLES[rid], why) for rid in ids}
             answers.append(source)
     run = run_cells(answers, ids, timeout=timeout, cell_timeout=timeout, call_timeout=call_timeout, server=server,
                     memory=memory)

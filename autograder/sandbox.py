@@ -16,6 +16,7 @@ import select
 import stat
 import time
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,13 @@ def read_code_cells(path: str | Path) -> list[str]:
     try:
         raw = read_no_follow(p)
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise UnusableInput(f"{p.name} is a symbolic link: not followed (give the notebook itself)") from None
         raise UnusableInput(f"cannot read {p.name}: {e.strerror or e}") from None
     try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        with warnings.catch_warnings():  # nbformat's complaints about a student's file are not ours to print
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except UnicodeDecodeError:
         raise UnusableInput(f"{p} is not a notebook: it is not UTF-8 text") from None
     except Exception as e:  # noqa: BLE001 - nbformat raises many kinds
