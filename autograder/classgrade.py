@@ -216,7 +216,7 @@ class Progress:
                 if self.done == self.total:
                     self.stream.write("\n")
             else:
-                self.stream.write(f"graded {self.done}/{self.total}: {label} ({rate:.1f}/s, ETA {eta:.0f}s)\n")
+                self.stream.write(f"graded {self.done}/{self.total}: {printable(label)} ({rate:.1f}/s, ETA {eta:.0f}s)\n")
             self.stream.flush()
 
 

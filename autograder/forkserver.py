@@ -43,6 +43,7 @@ from typing import Any, Callable, NoReturn
 from . import jail
 from .sandbox import GRADING_ENV, ChildRun, read_capped, remove_tree
 
+SCRATCH_PREFIX = "riddles-scratch-"  # mode none only: elsewhere the scratch space is a tmpfs in the jail
 ORDER = struct.Struct("=dqqq")  # timeout seconds, memory bytes, CPU seconds, flags
 MAX_FILE_BYTES = 16 * 1024**2
 FALLBACK_TASKS = 4
@@ -177,7 +178,7 @@ def _warden(fds: list[int], limits: tuple[float, int, int, int], mode: str,
             group.add(os.getpid())
         except OSError:
             group = None
-    scratch = tempfile.mkdtemp(prefix="riddles-") if mode == "none" else ""
+    scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX) if mode == "none" else ""
     if mode == "none" and os.geteuid() == 0:
         os.chown(scratch, uid, uid)
     outer_uid, outer_gid = os.getuid(), os.getgid()
@@ -310,7 +311,7 @@ class Launcher:
         request = json.dumps({"cells": cells, "riddles": riddles, "cell_timeout": cell_timeout,
                               "call_timeout": call_timeout}).encode()
         req = os.memfd_create("riddles-request", os.MFD_CLOEXEC)
-        os.write(req, request) if len(request) < 2**20 else _write_all(req, request)
+        _write_all(req, request)
         os.lseek(req, 0, os.SEEK_SET)
         res_r, res_w = os.pipe()
         st_r, st_w = os.pipe()
@@ -328,6 +329,9 @@ class Launcher:
         run = ChildRun.from_output(data, riddles, timed_out=bool(status.get("timed_out")),
                                    exit_code=status.get("exit"), truncated=truncated)
         run.out_of_memory = bool(status.get("oom"))
+        if run.out_of_memory:
+            run.cell_errors.append(f"the notebook reached its memory limit ({memory / 2**30:g} GiB for all its "
+                                   "processes together): the kernel ended one of its processes")
         return run
 
 

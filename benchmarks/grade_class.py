@@ -153,6 +153,29 @@ def jail_price(args: argparse.Namespace) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def nbgrader_price(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="riddles-bench-"))
+    try:
+        shipped = copy_course(work / "shipped")
+        nbgrader(shipped, "generate_assignment", ASSIGNMENT)
+        build_class(shipped, args.size)
+        plain = work / "plain"
+        shutil.copytree(shipped, plain)
+        config = plain / "nbgrader_config.py"
+        text = config.read_text()
+        if "    RiddleScores,\n" not in text:
+            raise SystemExit("the shipped nbgrader_config.py no longer lists RiddleScores on a line of its own")
+        config.write_text(text.replace("    RiddleScores,\n", ""))
+        print(f"nbgrader autograde of {args.size} submissions; cores: {os.cpu_count()}")
+        for label, course in (("plain (no RiddleScores)", plain), ("shipped (RiddleScores, jailed)", shipped)):
+            t = time.monotonic()
+            nbgrader(course, "autograde", ASSIGNMENT, timeout=24 * 3600)
+            secs = time.monotonic() - t
+            print(f"{label:>32}: {secs:.1f} s ({secs / args.size:.2f} s per student)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=200)
@@ -161,7 +184,11 @@ def main() -> None:
     ap.add_argument("--jail-price", action="store_true", help="time this tree against --before")
     ap.add_argument("--before", default="5af1777", help="the commit to compare with (default 5af1777)")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--nbgrader-price", action="store_true", help="time nbgrader autograde with and without RiddleScores")
     args = ap.parse_args()
+    if args.nbgrader_price:
+        nbgrader_price(args)
+        return
     if args.jail_price:
         jail_price(args)
         return

@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from autograder import jail
 from autograder.riddles import RIDDLES
@@ -58,13 +62,21 @@ def jailed_processes() -> list[int]:
 
 
 def open_to_second_user(*paths: Path) -> None:
-    """Let the second user reach and write these folders (pytest's tmp folders are root's)."""
+    """Give these folders (under `second_user_home`) to the second user."""
     for p in paths:
-        for a in [p, *p.parents]:
-            if a == Path("/"):
-                break
-            os.chmod(a, os.stat(a).st_mode | 0o011)
-        for dirpath, dirs, files in os.walk(p):
+        for dirpath, _, files in os.walk(p):
             os.chown(dirpath, SECOND_UID, SECOND_UID)
             for f in files:
                 os.chown(os.path.join(dirpath, f), SECOND_UID, SECOND_UID)
+
+
+@contextmanager
+def second_user_home() -> Iterator[Path]:
+    """A folder the second user can reach.  Not under pytest's tmp folders: a pytest starting
+    meanwhile makes /tmp/pytest-of-root private again (0700)."""
+    home = Path(tempfile.mkdtemp(prefix="riddles-second-user-"))
+    os.chmod(home, 0o755)
+    try:
+        yield home
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

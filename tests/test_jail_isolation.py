@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from .conftest import make_notebook
-from .jailkit import FULL, REFERENCE, as_second_user, good, grade, grades, jailed_processes, open_to_second_user, report
+from .jailkit import (FULL, REFERENCE, as_second_user, good, grade, grades, jailed_processes, open_to_second_user, report,
+                      second_user_home)
 
 pytestmark = pytest.mark.slow
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="per-notebook uids and cgroups are made as root")
@@ -37,11 +39,14 @@ SCANNER = ("import gc, os\nneedles = ['VIC' + 'TIM-', 'grader-' + 'secret']\nfou
            "    for v in list(vals):\n        look(v)\n"
            "for k, v in os.environ.items():\n    look(k + '=' + v)\n"
            "raise ValueError('found ' + repr(sorted(found)))")
-# Memory per notebook, not per process: 8 children of 400 MiB each, then count the living.
-HOG = ("import os, time\nkids = []\nfor _ in range(8):\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
-       "    if pid == 0:\n        try:\n            block = b'x' * (400 * 1024**2)\n            time.sleep(30)\n"
-       "        finally:\n            os._exit(0)\n    kids.append(pid)\n"
-       "time.sleep(6)\nalive = sum(os.waitpid(p, os.WNOHANG) == (0, 0) for p in kids)\n"
+# Memory per notebook, not per process: 8 children of 400 MiB each; count those that hold
+# their 400 MiB (they said so on a pipe) and are still alive.
+HOG = ("import os, time\nr, w = os.pipe()\nkids = []\nfor i in range(8):\n    try:\n        pid = os.fork()\n"
+       "    except OSError:\n        break\n"
+       "    if pid == 0:\n        try:\n            block = b'x' * (400 * 1024**2)\n            os.write(w, bytes([i]))\n"
+       "            time.sleep(30)\n        finally:\n            os._exit(0)\n    kids.append(pid)\n"
+       "time.sleep(6)\nos.set_blocking(r, False)\ntry:\n    holding = set(os.read(r, 64))\nexcept BlockingIOError:\n"
+       "    holding = set()\nalive = sum(os.waitpid(p, os.WNOHANG) == (0, 0) for i, p in enumerate(kids) if i in holding)\n"
        "raise ValueError(f'{alive} of {len(kids)} alive')")
 
 
@@ -106,15 +111,21 @@ def test_memory_is_limited_for_the_notebook_as_a_whole(batch) -> None:  # type: 
 
 
 # ---- not as root ------------------------------------------------------------------------------
-def _second_user_class(tmp_path: Path, hostile: bool = True) -> tuple[Path, Path]:
-    cls, out = tmp_path / "class", tmp_path / "out"
+def _second_user_class(home: Path, hostile: bool = True) -> tuple[Path, Path]:
+    cls, out = home / "class", home / "out"
     cls.mkdir(parents=True)
     good(cls, "a_good")
     if hostile:
         make_notebook(cls / "b_killer.ipynb", KILLER, REFERENCE)
     good(cls, "c_good")
-    open_to_second_user(cls, tmp_path)
+    open_to_second_user(home)
     return cls, out
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    with second_user_home() as folder:
+        yield folder
 
 
 def _skip_unless_set_up(proc) -> None:  # type: ignore[no-untyped-def]
@@ -123,8 +134,8 @@ def _skip_unless_set_up(proc) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="creating a second user needs root")
-def test_without_root_a_user_namespace_isolates_each_notebook(tmp_path: Path) -> None:
-    cls, out = _second_user_class(tmp_path)
+def test_without_root_a_user_namespace_isolates_each_notebook(home: Path) -> None:
+    cls, out = _second_user_class(home)
     proc = grade(cls, out, "--jobs", "2", "--timeout", "30", "--call-timeout", "10", prefix=as_second_user())
     _skip_unless_set_up(proc)
     assert proc.returncode == 0, proc.stderr
@@ -133,8 +144,8 @@ def test_without_root_a_user_namespace_isolates_each_notebook(tmp_path: Path) ->
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="creating a second user needs root")
-def test_without_any_isolation_grade_refuses_unless_told_and_says_what_is_given_up(tmp_path: Path) -> None:
-    cls, out = _second_user_class(tmp_path)
+def test_without_any_isolation_grade_refuses_unless_told_and_says_what_is_given_up(home: Path) -> None:
+    cls, out = _second_user_class(home)
     refused = grade(cls, out, "--timeout", "30", prefix=as_second_user("--no-userns"))
     _skip_unless_set_up(refused)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
@@ -143,7 +154,7 @@ def test_without_any_isolation_grade_refuses_unless_told_and_says_what_is_given_
     assert not out.exists()  # refused before anything was written
     # What the flag gives up is real (a kill(-1) here would reach the grader), so only good
     # notebooks are graded with it.
-    cls, out = _second_user_class(tmp_path / "allowed", hostile=False)
+    cls, out = _second_user_class(home / "allowed", hostile=False)
     allowed = grade(cls, out, "--timeout", "30", "--jobs", "1", "--allow-unisolated",
                     prefix=as_second_user("--no-userns"))
     assert allowed.returncode == 0, allowed.stderr

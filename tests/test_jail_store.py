@@ -6,10 +6,13 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+from autograder.forkserver import SCRATCH_PREFIX
 
 from .conftest import ROOT, make_notebook
 from .jailkit import FULL, REFERENCE, good, grade, grades
@@ -93,7 +96,7 @@ def test_thousands_of_nested_folders_neither_break_cleanup_nor_discovery(tmp_pat
         d.mkdir()
     make_notebook(d / "lost.ipynb", REFERENCE)
     good(cls, "z_good")
-    before = {p.name for p in Path("/tmp").iterdir() if p.name.startswith("riddles-")}
+    before = {p.name for p in Path(tempfile.gettempdir()).iterdir() if p.name.startswith(SCRATCH_PREFIX)}
     out = tmp_path / "out"
     proc = grade(cls, out, "--jobs", "2", "--timeout", "60")
     assert proc.returncode == 0, proc.stderr
@@ -101,7 +104,7 @@ def test_thousands_of_nested_folders_neither_break_cleanup_nor_discovery(tmp_pat
     assert float(table["a_good"]["total"]) == float(table["z_good"]["total"]) == FULL
     assert float(table["deep_scratch"]["total"]) == FULL
     assert "deep_folder" in table
-    after = {p.name for p in Path("/tmp").iterdir() if p.name.startswith("riddles-")}
+    after = {p.name for p in Path(tempfile.gettempdir()).iterdir() if p.name.startswith(SCRATCH_PREFIX)}
     assert after <= before  # no jail left behind
 
 
