@@ -235,6 +235,7 @@ def _init(request_fd: int, result_fd: int, mode: str, uid: int, memory: int, cpu
     """PID 1 of the notebook's namespace: build its file system, run the student process,
     end when it ends (and with it, everything the notebook started)."""
     jail.die_with_parent()
+    jail.first_to_go_when_memory_runs_out()  # before the mount namespace hides /proc
     if mode == "none":
         os.setsid()
         os.chdir(scratch)
