@@ -4,7 +4,7 @@ Plain nbgrader runs test cells inside the student's kernel, where a submission c
 `torch.allclose`, numpy, or `autograder.check` itself.  `RiddleScores` runs after
 `Execute`: it takes the notebook's non-test code cells (the student's answers), runs them in
 a jail of their own through the launcher every front end uses (`forkserver.py`; one fork
-server per preprocessor, so torch is imported once per `nbgrader autograde` run), receives
+server per process, so torch is imported once per `nbgrader autograde` run), receives
 the captured networks as plain data, verifies them with the grader's own code, and
 overwrites each riddle test cell's outputs with the report, the figure and the score.
 Whatever happened in the kernel is discarded for those cells.
@@ -14,9 +14,10 @@ A riddle test cell is a locked nbgrader grade cell whose grade_id is ``test_<rid
 
 from __future__ import annotations
 
+import atexit
 import base64
 import io
-import weakref
+import threading
 from typing import Any
 
 from nbformat import NotebookNode
@@ -109,6 +110,20 @@ def cell_outputs(result: RiddleResult, points: float) -> list[NotebookNode]:
     return outs
 
 
+_SHARED: list[ForkServer] = []
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_launcher() -> ForkServer:
+    """One fork server for every notebook this process grades (nbgrader makes a new
+    preprocessor per notebook, so it cannot live on the preprocessor); stopped at exit."""
+    with _SHARED_LOCK:
+        if not _SHARED:
+            _SHARED.append(ForkServer())
+            atexit.register(_SHARED[0].stop)
+        return _SHARED[0]
+
+
 class RiddleScores(NbGraderPreprocessor):
     """Recompute riddle test cells outside the student's kernel (see module docstring)."""
 
@@ -117,14 +132,8 @@ class RiddleScores(NbGraderPreprocessor):
 
     memory = Float(4.0, help="Memory limit for the notebook as a whole, in GiB.").tag(config=True)
 
-    _server: ForkServer | None = None
-
     def _launcher(self) -> ForkServer:
-        """One fork server for every notebook this preprocessor sees (stopped at exit)."""
-        if self._server is None:
-            self._server = ForkServer()
-            weakref.finalize(self, self._server.stop)
-        return self._server
+        return shared_launcher()
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
         results = grade_notebook_cells(nb.cells, timeout=self.timeout, call_timeout=self.call_timeout,
