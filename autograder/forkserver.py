@@ -99,7 +99,8 @@ def _preload() -> None:
     fig.savefig(io.BytesIO(), format="png")
     plt.close(fig)
 
-    from . import capture, checker, child, notebook, submission  # noqa: F401 - a jailed child cannot import from disk
+    from . import (capture, checker, child, figures, nbgrader_cells, notebook, report,  # noqa: F401 - a jailed
+                   submission)  # child cannot import from disk: whatever a notebook may import is loaded here
     from .checker import capture_riddle
     from .riddles import RIDDLES
 
