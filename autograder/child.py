@@ -1,16 +1,14 @@
 """What runs inside a sandboxed child: a notebook's code, then the capture of its riddles.
 
-Two launchers share `run_request`: `python -m autograder.child` (a fresh interpreter, used by
-`riddles check` and the nbgrader preprocessor) and the fork server (`forkserver.py`, used by
-`riddles grade`).  Results go out as JSON lines through `send`; the child's own stdout and
-stderr go nowhere the grader reads as results.
+`run_request` is called in the student process of a notebook's jail, forked by the one
+launcher (`forkserver.py`) for every front end.  Results go out as JSON lines through
+`send`; the process's own stdout and stderr are /dev/null.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import traceback
 from typing import Any, Callable
 
@@ -55,14 +53,3 @@ def writer(fd: int) -> Callable[[object], None]:
         out.flush()
 
     return send
-
-
-def main() -> None:
-    request = json.loads(sys.stdin.read())
-    fd = int(os.environ.pop("RIDDLES_RESULT_FD"))
-    os.set_inheritable(fd, False)
-    run_request(request, writer(fd))
-
-
-if __name__ == "__main__":
-    main()

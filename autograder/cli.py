@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from .report import text, to_json
+from .classgrade import display_name
+from .forkserver import WorkerCrashed
+from .jail import JailError
+from .report import text
 from .result import Report
 from .riddles import RIDDLES
-from .sandbox import UnusableInput, run_notebook
+from .sandbox import UnusableInput, printable, printable_lines, run_notebook
 from .submission import merge_runs
 
 
 def check_notebook(path: str, *, riddles: list[str] | None = None, timeout: float = 300.0,
-                   call_timeout: float = 30.0) -> Report:
-    """Run a notebook in a sandboxed child process and grade every riddle it defines."""
+                   call_timeout: float = 30.0) -> tuple[Report, list[str]]:
+    """Run a notebook in a jail of its own (the launcher every front end uses) and grade
+    every riddle it defines.  Returns the report and notes on running it (a cell's error,
+    a time-out), which the student should see too."""
     ids = riddles or list(RIDDLES)
-    run = run_notebook(path, ids, timeout=timeout, call_timeout=call_timeout)
-    results, _ = merge_runs([(Path(path).name, run)], ids, timeout)
-    return Report([results[rid] for rid in ids], source=str(path))
+    run = run_notebook(path, ids, timeout=timeout, cell_timeout=timeout, call_timeout=call_timeout)
+    results, notes = merge_runs([(display_name(Path(path).name), run)], ids, timeout)
+    return Report([results[rid] for rid in ids], source=display_name(str(path))), notes
 
 
 def grade_command(args: argparse.Namespace) -> int:
-    from .classgrade import grade_class, summary
+    from .classgrade import OutputBusy, Unisolated, grade_class, summary
     from .gradebook import GradebookError
+    from .store import StoreError
 
     if args.jobs is not None and args.jobs < 1 or args.timeout <= 0 or args.memory <= 0:
         print("riddles: error: --jobs, --timeout and --memory must be positive", file=sys.stderr)
@@ -33,19 +40,25 @@ def grade_command(args: argparse.Namespace) -> int:
     try:
         res = grade_class(Path(args.path), out=out, jobs=args.jobs, timeout=args.timeout,
                           call_timeout=args.call_timeout, memory=int(args.memory * 1024**3),
-                          force=args.force, gradebook=args.gradebook)
-    except (UnusableInput, GradebookError, OSError) as e:
-        print(f"riddles: error: {e}", file=sys.stderr)
+                          force=args.force, gradebook=args.gradebook, allow_unisolated=args.allow_unisolated)
+    except (UnusableInput, GradebookError, OutputBusy, StoreError, Unisolated) as e:
+        print(f"riddles: error: {printable(str(e))}", file=sys.stderr)
         return 2
-    print(summary(out))
+    except OSError as e:
+        print(f"riddles: error: {printable(str(e.filename or ''))}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    if (out / "grades.csv").exists():
+        print(summary(out))
     print(f"\ngraded {len(res.graded)}, already graded {len(res.skipped)}, failed {len(res.failed)} "
-          f"in {res.seconds:.1f} s; outputs in {out}/")
+          f"in {res.seconds:.1f} s; outputs in {printable(str(out))}/")
     if res.failed:
         print("could not grade:", file=sys.stderr)
         for student, why in sorted(res.failed.items()):
-            print(f"  {student}: {why}", file=sys.stderr)
+            print(f"  {printable(student)}: {printable(why)}", file=sys.stderr)
+    if res.store_error:
+        print(f"riddles: error: {printable(res.store_error)}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if res.failed else 0
 
 
 def gradescope_command(args: argparse.Namespace) -> int:
@@ -90,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--force", action="store_true", help="grade again what is already graded")
     g.add_argument("--out", default="riddles-grades", help="output folder (default riddles-grades)")
     g.add_argument("--gradebook", action="store_true", help="record scores in the course's nbgrader gradebook")
+    g.add_argument("--allow-unisolated", action="store_true",
+                   help="grade even where no jail can be built (not root, no user namespaces): gives up "
+                        "keeping notebooks from reading or changing each other's files, reports and processes")
     gs = sub.add_parser("gradescope", help="build a Gradescope autograder bundle, or run it in the container")
     gsub = gs.add_subparsers(dest="action", required=True)
     b = gsub.add_parser("build", help="write the autograder zip to upload to Gradescope")
@@ -113,15 +129,20 @@ def main(argv: list[str] | None = None) -> int:
         return gradescope_command(args)
     if args.command == "check":
         if not Path(args.notebook).is_file():
-            print(f"riddles: error: {args.notebook}: no such file", file=sys.stderr)
+            print(f"riddles: error: {printable(args.notebook)}: no such file", file=sys.stderr)
             return 2
         try:
-            report = check_notebook(args.notebook, riddles=args.riddle, timeout=args.timeout,
-                                    call_timeout=args.call_timeout)
-        except UnusableInput as e:
-            print(f"riddles: error: {e}", file=sys.stderr)
+            report, notes = check_notebook(args.notebook, riddles=args.riddle, timeout=args.timeout,
+                                           call_timeout=args.call_timeout)
+        except (UnusableInput, WorkerCrashed, JailError) as e:
+            print(f"riddles: error: {printable(str(e))}", file=sys.stderr)
             return 2
-        print(to_json(report) if args.json else text(report))
+        if args.json:
+            print(json.dumps({**report.to_json(), "notes": notes}, indent=2))
+        else:
+            print(printable_lines(text(report)))
+            for note in notes:
+                print(f"note: {printable(note)}")
         return 0 if report.all_pass else 1
     return 2
 

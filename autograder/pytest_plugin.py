@@ -117,14 +117,18 @@ class SubmissionGrader:
         if self._answer is None:
             if self._failure:
                 terminalreporter.write_sep("=", f"{GROUP}: not graded")
-                terminalreporter.write_line(self._failure)
+                from .sandbox import printable
+
+                terminalreporter.write_line(printable(self._failure))
             return
         report = self._answer["report"]
         terminalreporter.write_sep("=", f"{GROUP}: {report['score']:g} / {report['max_score']:g} points")
         for r in report["riddles"]:
             terminalreporter.write_line(f"{r['id']:<18} {r['status']:<8} {r['score']:g} / {r['max_score']:g}")
+        from .sandbox import printable
+
         for note in self._answer.get("notes", []):
-            terminalreporter.write_line(f"note: {note}")
+            terminalreporter.write_line(f"note: {printable(str(note))}")  # one line each, whatever it holds
 
 
 class SubmissionNode(pytest.Collector):
@@ -161,7 +165,9 @@ class _RiddleTest(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, RiddleFailed):
-            return str(excinfo.value)
+            from .sandbox import printable_lines
+
+            return printable_lines(str(excinfo.value))
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, None, str]:
@@ -176,7 +182,9 @@ class RiddleItem(_RiddleTest):
         result, shown, notes = self._result()
         self.user_properties += [("score", result["score"]), ("max_score", result["max_score"])]
         if result["status"] != "pass":
-            extra = "" if result["status"] == "fail" else "".join(f"\n  note: {n}" for n in notes)
+            from .sandbox import printable
+
+            extra = "" if result["status"] == "fail" else "".join(f"\n  note: {printable(str(n))}" for n in notes)
             raise RiddleFailed(shown["text"] + extra)
         if self.grader.full_points and result["score"] < result["max_score"]:
             raise RiddleFailed(shown["text"] + "\n  (--riddles-full-points: exact, but short of all its points)")

@@ -1,22 +1,22 @@
-"""Run a notebook's code in a separate, limited process and collect plain data back.
+"""Untrusted data at the edges of a sandboxed run: notebooks in, JSON lines out.
 
-The child (`autograder.child`) gets a fresh empty working directory, a scrubbed
-environment, its own process group (killed as a whole on timeout), CPU-time, memory and
-process-count limits, and no stdout the grader reads.  Its only channel back is a pipe of
-JSON lines, size-capped; the grader treats everything on it as untrusted data.
+`read_code_cells` reads a notebook without following a symlink and turns every malformed
+field into a one-line `UnusableInput`.  `run_cells` runs code cells through the one launcher
+of code that is not the grader's (`forkserver.py`: a jail per notebook, see jail.py and
+docs/security.md).  What comes back is a pipe of JSON lines, size-capped, parsed here as
+untrusted data into a `ChildRun`.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import resource
 import select
-import signal
-import subprocess
-import sys
-import tempfile
+import stat
 import time
+import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ class ChildRun:
     timed_out: bool = False
     exit_code: int | None = None
     truncated: bool = False  # the child sent more than MAX_RESULT_BYTES
+    out_of_memory: bool = False  # its cgroup hit the memory limit
     seconds: float = 0.0
 
     @classmethod
@@ -48,6 +49,22 @@ class ChildRun:
                     truncated: bool) -> ChildRun:
         run = cls(timed_out=timed_out, exit_code=exit_code, truncated=truncated)
         parse_lines(data.split(b"\n"), run, set(riddles))
+        return run
+
+    @classmethod
+    def from_json(cls, data: Any, riddles: list[str]) -> ChildRun:
+        """A run passed on by the fork server (already parsed there; re-checked here)."""
+        if not isinstance(data, dict):
+            return cls()
+        run = cls(finished=data.get("finished") is True, timed_out=data.get("timed_out") is True,
+                  exit_code=data.get("exit_code") if isinstance(data.get("exit_code"), int) else None,
+                  truncated=data.get("truncated") is True, out_of_memory=data.get("out_of_memory") is True)
+        captures = data.get("captures")
+        if isinstance(captures, dict):
+            run.captures = {k: v for k, v in captures.items() if k in riddles}
+        errors = data.get("cell_errors")
+        if isinstance(errors, list):
+            run.cell_errors = [str(e)[:400] for e in errors[:50]]
         return run
 
     def __repr__(self) -> str:
@@ -58,11 +75,15 @@ def read_code_cells(path: str | Path) -> list[str]:
     """The code cells of a notebook, or UnusableInput with a one-line reason."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        raw = read_no_follow(p)
     except OSError as e:
-        raise UnusableInput(f"cannot read {p}: {e.strerror or e}") from None
+        if e.errno == errno.ELOOP:
+            raise UnusableInput(f"{p.name} is a symbolic link: not followed (give the notebook itself)") from None
+        raise UnusableInput(f"cannot read {p.name}: {e.strerror or e}") from None
     try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        with warnings.catch_warnings():  # nbformat's complaints about a student's file are not ours to print
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except UnicodeDecodeError:
         raise UnusableInput(f"{p} is not a notebook: it is not UTF-8 text") from None
     except Exception as e:  # noqa: BLE001 - nbformat raises many kinds
@@ -70,21 +91,68 @@ def read_code_cells(path: str | Path) -> list[str]:
     cells = nb.get("cells")
     if not isinstance(cells, list):
         raise UnusableInput(f"{p} is not a notebook: it has no list of cells")
-    return [c.get("source", "") if isinstance(c.get("source", ""), str) else "".join(c.get("source"))
-            for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
+    code = []
+    for i, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict):
+            raise UnusableInput(f"{p} is unusable input: cell {i} is not an object")
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(x, str) for x in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            raise UnusableInput(f"{p} is unusable input: the source of cell {i} is "
+                                f"{type(source).__name__}, not text")
+        code.append(source)
+    return code
 
 
-MAX_FILE_BYTES = 16 * 1024**2
+def read_no_follow(path: Path, limit: int = 64 * 1024**2) -> bytes:
+    """A regular file's bytes; OSError for a symlink (at the last component), a device, a
+    FIFO or anything else that is not a plain file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        chunks, size = [], 0
+        while block := os.read(fd, 1 << 20):
+            size += len(block)
+            if size > limit:
+                raise OSError(errno.EFBIG, f"larger than {limit // 2**20} MB")
+            chunks.append(block)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
-def apply_limits(cpu_seconds: int, memory: int) -> None:
-    """In a child about to run student code: CPU time, address space, file size, no core
-    dumps.  Both launchers (`run_cells` here and the fork server's jailed child) call this."""
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    if memory:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def remove_tree(root: Path) -> None:
+    """Delete a directory tree without recursion (a notebook may nest thousands of folders)
+    and without following symlinks."""
+    stack = [root]
+    while stack:
+        d = stack[-1]
+        try:
+            entries = list(os.scandir(d))
+        except FileNotFoundError:
+            stack.pop()
+            continue
+        except OSError:
+            entries = []
+        subdirs = [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
+        for e in entries:
+            if not e.is_dir(follow_symlinks=False):
+                try:
+                    os.unlink(e.path)
+                except OSError:
+                    pass
+        if subdirs:
+            stack += subdirs
+            continue
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+        stack.pop()
 
 
 GRADING_ENV = {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -93,42 +161,21 @@ GRADING_ENV = {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "
 self-checks are skipped, plotting is headless, torch stays single-threaded)."""
 
 
-def child_env(workdir: str) -> dict[str, str]:
-    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if k in os.environ}
-    return {**keep, **GRADING_ENV, "HOME": workdir, "TMPDIR": workdir, "PYTHONHASHSEED": "0",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONWARNINGS": "ignore"}
-
-
 def run_cells(cells: list[str], riddles: list[str], *, timeout: float = 120.0,
               cell_timeout: float = 60.0, call_timeout: float = 30.0,
-              memory: int = MEMORY_LIMIT) -> ChildRun:
-    """Run code cells in a fresh child process and collect its riddle captures."""
+              memory: int = MEMORY_LIMIT, server: Any = None) -> ChildRun:
+    """Run code cells in a jail of their own and collect their riddle captures.  Starts a
+    fork server for the one run unless a running one (`server`) is given."""
+    from .forkserver import ForkServer
+
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="riddles-") as workdir:
-        r, w = os.pipe()
-        env = child_env(workdir)
-        env["RIDDLES_RESULT_FD"] = str(w)
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.child"], cwd=workdir, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(w,), start_new_session=True,
-            preexec_fn=lambda: apply_limits(int(timeout) + 5, memory))
-        os.close(w)
-        request = {"cells": cells, "riddles": riddles, "cell_timeout": cell_timeout,
-                   "call_timeout": call_timeout}
-        try:
-            assert proc.stdin is not None
-            proc.stdin.write(json.dumps(request).encode())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        data, truncated, timed_out = read_capped(r, timeout)
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # the whole group, forks included
-        except ProcessLookupError:
-            pass
-        code = proc.wait()
-    run = ChildRun.from_output(data, riddles, timed_out=timed_out, exit_code=code, truncated=truncated)
+    if server is not None:
+        run = server.run(cells, riddles, timeout=timeout, cell_timeout=cell_timeout,
+                         call_timeout=call_timeout, memory=memory)
+    else:
+        with ForkServer() as own:
+            run = own.run(cells, riddles, timeout=timeout, cell_timeout=cell_timeout,
+                          call_timeout=call_timeout, memory=memory)
     run.seconds = time.monotonic() - start
     return run
 
@@ -178,3 +225,22 @@ def parse_lines(lines: list[bytes] | list[str], run: ChildRun, riddles: set[str]
 
 def run_notebook(path: str | Path, riddles: list[str], **limits: Any) -> ChildRun:
     return run_cells(read_code_cells(path), riddles, **limits)
+
+
+
+def printable(text: str) -> str:
+    """Text safe for a terminal or a one-line log: control characters (newlines, ANSI
+    escapes, bidi overrides, ...) and undecodable bytes shown as escapes, nothing else changed."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") and ch != " ":
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def printable_lines(text: str) -> str:
+    """Multi-line text for a terminal: each line made printable, the line breaks kept."""
+    return "\n".join(printable(line) for line in text.split("\n"))

@@ -1,6 +1,13 @@
 """riddles grade against nbgrader autograde on the same class; prints what it measured.
 
     python -m benchmarks.grade_class [--size 200] [--nbgrader-size 200] [--jobs 2]
+    python -m benchmarks.grade_class --jail-price [--size 40] [--jobs 2]
+
+`--jail-price` measures the price of the per-notebook jail instead: the same class graded by
+`riddles grade` of this tree and of the commit before the jail (`--before`, default 5af1777,
+checked out with `git archive` into a temporary folder and run with this environment's
+packages), alternating, each `--repeat` times; it prints seconds per submission of each
+and their ratio.
 
 Builds a course with `size` submissions (a seeded mix of reference answers, typical
 mistakes and untouched notebooks), grades the first `nbgrader-size` of them with
@@ -102,12 +109,89 @@ def riddles_grade(course: Path, out: Path, jobs: int) -> tuple[float, int, dict[
     return secs, peak, table
 
 
+def old_interpreter(commit: str, work: Path) -> Path:
+    """A Python that imports the grader of `commit` (its sources from git, every other
+    package from this environment), even under `python -I`."""
+    tree = work / f"grader-{commit}"
+    tree.mkdir()
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(repo), "archive", commit, "autograder"], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    venv = work / "venv-before"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    here = next(p for p in sys.path if p.endswith("site-packages") and Path(p, "torch").is_dir())
+    (site / "riddles-before.pth").write_text(f"{tree}\n{here}\n")
+    return venv / "bin" / "python"
+
+
+def jail_price(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="riddles-bench-"))
+    try:
+        course = copy_course(work / "course")
+        nbgrader(course, "generate_assignment", ASSIGNMENT)
+        build_class(course, args.size)
+        before = old_interpreter(args.before, work)
+        print(f"class: {args.size} submissions; jobs: {args.jobs}; cores: {os.cpu_count()}; "
+              f"before = commit {args.before}, after = this tree")
+        times: dict[str, list[float]] = {"before": [], "after": []}
+        for i in range(args.repeat):
+            for label, python in (("before", str(before)), ("after", sys.executable)):
+                cmd = [python, "-m", "autograder.cli", "grade", str(course), "--out", str(work / f"out-{label}"),
+                       "--jobs", str(args.jobs), "--force"]
+                secs, peak, proc = run_measured(cmd, cwd=work)
+                if proc.returncode != 0:
+                    raise SystemExit(f"riddles grade ({label}) failed:\n{proc.stdout[-2000:]}")
+                times[label].append(secs)
+                print(f"run {i + 1} {label:>6}: {secs:.1f} s ({secs / args.size:.3f} s per submission), "
+                      f"peak memory {peak / 2**20:.0f} MiB")
+        b, a = min(times["before"]) / args.size, min(times["after"]) / args.size
+        print(f"best of {args.repeat}: before {b:.3f} s per submission, after {a:.3f} s per submission; "
+              f"after / before = {a / b:.2f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def nbgrader_price(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="riddles-bench-"))
+    try:
+        shipped = copy_course(work / "shipped")
+        nbgrader(shipped, "generate_assignment", ASSIGNMENT)
+        build_class(shipped, args.size)
+        plain = work / "plain"
+        shutil.copytree(shipped, plain)
+        config = plain / "nbgrader_config.py"
+        text = config.read_text()
+        if "    RiddleScores,\n" not in text:
+            raise SystemExit("the shipped nbgrader_config.py no longer lists RiddleScores on a line of its own")
+        config.write_text(text.replace("    RiddleScores,\n", ""))
+        print(f"nbgrader autograde of {args.size} submissions; cores: {os.cpu_count()}")
+        for label, course in (("plain (no RiddleScores)", plain), ("shipped (RiddleScores, jailed)", shipped)):
+            t = time.monotonic()
+            nbgrader(course, "autograde", ASSIGNMENT, timeout=24 * 3600)
+            secs = time.monotonic() - t
+            print(f"{label:>32}: {secs:.1f} s ({secs / args.size:.2f} s per student)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=200)
     ap.add_argument("--nbgrader-size", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--jail-price", action="store_true", help="time this tree against --before")
+    ap.add_argument("--before", default="5af1777", help="the commit to compare with (default 5af1777)")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--nbgrader-price", action="store_true", help="time nbgrader autograde with and without RiddleScores")
     args = ap.parse_args()
+    if args.nbgrader_price:
+        nbgrader_price(args)
+        return
+    if args.jail_price:
+        jail_price(args)
+        return
     work = Path(tempfile.mkdtemp(prefix="riddles-bench-"))
     try:
         course = copy_course(work / "course")
