@@ -55,7 +55,7 @@ def _one_line(e: BaseException) -> str:
 def capture_riddle(riddle: Riddle, fn: Any, call_timeout: float = CALL_TIMEOUT) -> dict[str, Any]:
     """Call the student's function for each graded instance and capture what it returns."""
     from .capture import CaptureError, capture, forward_outputs
-    from .fidelity import forward_sweep, one_thread, single_rows
+    from .fidelity import forward_sweep, single_rows, threads
 
     if not callable(fn):
         return {"id": riddle.id, "status": "error", "message": f"{riddle.id} is not a function"}
@@ -66,10 +66,11 @@ def capture_riddle(riddle: Riddle, fn: Any, call_timeout: float = CALL_TIMEOUT) 
         try:
             with time_limit(call_timeout):
                 module = fn(inst.n) if inst.n is not None else fn()
-                net = capture(module, inst.arity, samples)
+                with threads(2):
+                    net = capture(module, inst.arity, samples)
                 entry["network"] = net.to_json()
                 entry["outputs"] = forward_outputs(module, inst.arity, samples)
-                with one_thread():  # captured with torch's default threads, swept with one
+                with threads(1):
                     entry["sweep"] = forward_sweep(module, inst, net)
                     single_rows(module, inst, net)
         except NotImplementedError:

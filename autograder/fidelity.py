@@ -319,15 +319,16 @@ def forward_sweep(module: nn.Module, riddle: Riddle, net: Network) -> list[dict[
 
 
 @contextmanager
-def one_thread() -> Iterator[None]:
-    """Every call of a student's module (capture, real run, sweep) under the same setting:
-    one thread, the fastest for tiny ops on many rows and polite to neighbours."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def threads(count: int) -> Iterator[None]:
+    """Run the student's module with `count` torch threads.  Every front end captures with two
+    and sweeps with one (the fastest for tiny ops on many rows, and polite to neighbours): a
+    network that behaves only under one setting differs between the two and is refused."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
 def _sweep_domain(module: nn.Module, riddle: Riddle, net: Network, d: Domain, dtype: torch.dtype,

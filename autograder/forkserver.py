@@ -90,6 +90,7 @@ def _preload() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy  # noqa: F401
+    import numpy.random  # noqa: F401 - loaded lazily by numpy, and common in notebooks
     import torch
     from torch import nn
 
