@@ -84,6 +84,9 @@ def open_lab(dest: Path) -> None:
 
     if importlib.util.find_spec("jupyterlab") is None:
         raise StartRefused(f"Jupyter Lab is not installed here: pip install jupyterlab, then run: jupyter lab {dest}")
+    argv = [sys.executable, "-m", "jupyterlab", str(dest)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        argv.append("--allow-root")  # containers and CI run as root; the user asked for the server
     sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "jupyterlab", str(dest)])
+    os.execv(sys.executable, argv)
 
