@@ -119,7 +119,7 @@ def text(board: Scoreboard) -> str:
 
 STYLE = ("body{font-family:sans-serif;max-width:64em;margin:1em auto;padding:0 1em}"
          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
-         ".pass{color:#176317}.fail,.error{color:#b01c1c}.missing{color:#777}"
+         "td.pass{color:#176317}td.fail,td.error{color:#b01c1c}td.missing{color:#777}"
          "section{border-left:4px solid #ccc;padding-left:1em;margin:1.2em 0}"
          "section.pass{border-color:#2a2}section.fail,section.error{border-color:#c22}")
 
