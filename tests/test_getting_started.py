@@ -11,9 +11,11 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -22,7 +24,7 @@ import pytest
 from autograder.riddles import RIDDLES
 from solutions.submissions import make_submission, reference_answers
 
-from .wheel_env import ROOT, build_wheel, fresh_venv, venv_env, wheel_texts
+from .wheel_env import PY, ROOT, build_wheel, fresh_venv, venv_env, wheel_texts
 
 pytestmark = pytest.mark.slow
 TOTAL = sum(r.points.total for r in RIDDLES.values())
@@ -141,6 +143,71 @@ def test_the_wheel_ships_student_files_and_no_answer(wheel: Path) -> None:
     theory = texts["autograder/student/docs/theory.md"]
     assert theory.count("**Theorem.**") == (ROOT / "docs" / "theory.md").read_text().count("**Theorem.**") >= 2
     assert "student edition" in theory
+
+
+def _installed_texts(venv: Path) -> dict[str, str]:
+    package = venv / "lib" / PY / "site-packages" / "autograder"
+    return {str(p): p.read_text(errors="replace") for p in package.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def _no_answers(texts: dict[str, str]) -> None:
+    answers, _ = answer_fragments()
+    assert len(texts) > 20
+    for name, text in texts.items():
+        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "riddle_test(globals()"):
+            assert marker not in text, f"{marker!r} in {name}"
+        assert not [a for a in answers if a in _normal(text)], name
+
+
+def _doc_block(doc: str, heading: str) -> str:
+    section = (ROOT / "docs" / doc).read_text().split(heading, 1)[1]
+    block = re.search(r"```(?:sh|yaml)\n(.*?)```", section, re.S)
+    assert block
+    return block.group(1)
+
+
+def test_github_classroom_install_has_no_answers(wheel: Path, tmp_path: Path) -> None:
+    """docs/github-classroom.md's install step, run in a fresh venv on a template repository."""
+    yaml = _doc_block("github-classroom.md", "`.github/workflows/classroom.yml`:")
+    step = yaml.split("- name: Install the grader", 1)[1].split("- id:", 1)[0]
+    lines = [ln.strip() for ln in step.splitlines() if ln.strip().startswith("pip install")]
+    assert len(lines) == 2 and "torch" in lines[0]  # torch comes from this machine's disk instead
+    template = tmp_path / "template"
+    where = template / Path(lines[1].split()[-1])
+    where.parent.mkdir(parents=True)
+    shutil.copyfile(wheel, where)
+    answers = reference_answers(SOURCE)
+    make_submission(ROOT / "assignments" / "riddles", template, answers)
+    venv = fresh_venv(tmp_path / "ci")
+    proc = subprocess.run(lines[1], shell=True, cwd=template, env=venv_env(venv), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _no_answers(_installed_texts(venv))
+    graded = yaml.split("command: ", 1)[1].splitlines()[0]
+    assert graded.startswith("pytest --noconftest")
+    proc = subprocess.run(graded, shell=True, cwd=template, env=venv_env(venv), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+def test_gradescope_bundle_from_the_wheel_has_no_answers(wheel: Path, tmp_path: Path) -> None:
+    """docs/gradescope.md's build: the wheel in a venv named `grader`, then the bundle."""
+    lines = [ln.split("  #")[0].strip() for ln in _doc_block("gradescope.md", "## Build").splitlines() if ln.strip()]
+    assert lines[0].startswith("pip wheel . --no-deps -w dist")  # what build_wheel ran
+    (tmp_path / "dist").mkdir()
+    shutil.copyfile(wheel, tmp_path / "dist" / wheel.name)
+    make_venv, install = lines[1].split(" && ")
+    assert make_venv == "python -m venv grader"  # made with the shared packages instead (no torch download)
+    venv = fresh_venv(tmp_path / "grader")
+    for command in (install, lines[2]):
+        proc = subprocess.run(command, shell=True, cwd=tmp_path, env=venv_env(venv), capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, f"{command}: {proc.stderr[-3000:]}"
+    with zipfile.ZipFile(tmp_path / "autograder.zip") as zf:
+        texts = {n: zf.read(n).decode("utf-8", "replace") for n in zf.namelist()}
+    assert "package/autograder/checker.py" in texts and not [n for n in texts if "solutions/" in n]
+    _no_answers(texts)
 
 
 # ---- a self-learner's session -----------------------------------------------------------------

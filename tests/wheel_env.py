@@ -54,6 +54,11 @@ def fresh_venv(where: Path) -> Path:
         if not OWN.match(entry.name):
             (deps / entry.name).symlink_to(entry)
     (site / "zz_shared_deps.pth").write_text(f"{deps}\n")
+    for tool, module in (("pytest", "pytest"),):  # console scripts of shared packages pip will not write
+        script = where / "bin" / tool
+        script.write_text(f"#!{where / 'bin' / 'python'}\nimport sys\nfrom {module} import console_main\n"
+                          "sys.exit(console_main())\n")
+        script.chmod(0o755)
     shared = Path(sys.prefix) / "share" / "jupyter"
     if shared.is_dir():
         (where / "share").mkdir(exist_ok=True)
