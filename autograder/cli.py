@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
+from . import __version__
 from .classgrade import display_name
 from .forkserver import WorkerCrashed
 from .jail import JailError
@@ -84,12 +86,110 @@ def gradescope_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def scoreboard_command(args: argparse.Namespace) -> int:
+    """`riddles check DIR`: every notebook of a course folder, one scoreboard."""
+    from . import scoreboard
+
+    folder = Path(args.notebook)
+    notebooks = scoreboard.course_notebooks(folder)
+    if not notebooks:
+        print(f"riddles: error: {folder}: no notebooks (.ipynb) in this folder", file=sys.stderr)
+        return 2
+    reports, notes = [], []
+    for nb in notebooks:
+        name = nb.relative_to(folder).as_posix()
+        try:
+            report, run_notes = check_notebook(str(nb), riddles=args.riddle, timeout=args.timeout,
+                                               call_timeout=args.call_timeout)
+        except (UnusableInput, WorkerCrashed, JailError) as e:
+            notes.append(f"{name}: {printable(str(e))}")
+            continue
+        reports.append((name, report))
+        notes += [printable(n) for n in run_notes]
+    board = scoreboard.combine(folder.resolve().name or str(folder), reports, notes)
+    if args.json:
+        print(json.dumps({"folder": str(folder), "score": board.score, "max_score": board.max_score,
+                          "sources": board.sources, "notes": board.notes,
+                          "riddles": [r.to_json() for r in board.results]}, indent=2))
+    else:
+        print(scoreboard.text(board))
+    if args.html:
+        return _write_html(Path(args.html), scoreboard.page(board), board.all_pass)
+    return 0 if board.all_pass else 1
+
+
+def _write_html(path: Path, page: str, ok: bool) -> int:
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as e:
+        print(f"riddles: error: cannot write {path}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def start_command(args: argparse.Namespace) -> int:
+    from .files import MissingCourseFiles
+    from .start import StartRefused, open_lab, start
+
+    dest = Path(args.dir)
+    try:
+        written = start(dest, force=args.force)
+    except (StartRefused, MissingCourseFiles) as e:
+        print(f"riddles: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"riddles: error: cannot write to {dest}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    print(f"copied {len(written)} files into {dest}/ (the notebooks, README.md, docs/theory.md)")
+    if args.open:
+        try:
+            open_lab(dest)
+        except StartRefused as e:
+            print(f"riddles: error: {e}", file=sys.stderr)
+            return 2
+    print(f"next: jupyter lab {shlex.quote(str(dest))}")
+    return 0
+
+
+def course_command(args: argparse.Namespace) -> int:
+    from .files import MissingCourseFiles
+    from .newcourse import CourseExists, new_course
+
+    dest = Path(args.dir)
+    try:
+        new_course(dest, source_root=Path(args.source) if args.source else None, force=args.force)
+    except (CourseExists, MissingCourseFiles) as e:
+        print(f"riddles: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"riddles: error: cannot write to {dest}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    q = shlex.quote(str(dest))
+    print(f"made the course {dest}/ (source/riddles/, nbgrader_config.py, .gitignore, README.md)\n"
+          f"next: cd {q} && nbgrader generate_assignment riddles")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riddles", description="Exact grading of hand-written neural networks.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("check", help="check the riddle functions a notebook defines")
-    p.add_argument("notebook")
+    st = sub.add_parser("start", help="copy the student notebooks, the theory and a README into a folder")
+    st.add_argument("dir", nargs="?", default="neuron-riddles", help="where (default ./neuron-riddles)")
+    st.add_argument("--force", action="store_true", help="overwrite notebooks already there (your work!)")
+    st.add_argument("--open", action="store_true", help="then start Jupyter Lab in that folder")
+    co = sub.add_parser("course", help="instructors: make a course directory")
+    cosub = co.add_subparsers(dest="action", required=True)
+    cn = cosub.add_parser("new", help="a fresh nbgrader course: config, instructor notebooks, .gitignore, README")
+    cn.add_argument("dir")
+    cn.add_argument("--from", dest="source", default=None,
+                    help="the course repository checkout to copy from (default: the one installed with pip -e)")
+    cn.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    p = sub.add_parser("check", help="check a notebook, or every notebook of a folder (a scoreboard)")
+    p.add_argument("notebook", help="a notebook, or a folder of notebooks")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--html", default=None, metavar="FILE", help="also write the scoreboard as an HTML page")
     p.add_argument("--riddle", action="append", choices=list(RIDDLES), help="check only this riddle (repeatable)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds for the whole notebook (default 300)")
     p.add_argument("--call-timeout", type=float, default=30.0,
@@ -127,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         return grade_command(args)
     if args.command == "gradescope":
         return gradescope_command(args)
+    if args.command == "start":
+        return start_command(args)
+    if args.command == "course":
+        return course_command(args)
+    if args.command == "check" and Path(args.notebook).is_dir():
+        return scoreboard_command(args)
     if args.command == "check":
         if not Path(args.notebook).is_file():
             print(f"riddles: error: {printable(args.notebook)}: no such file", file=sys.stderr)
@@ -143,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
             print(printable_lines(text(report)))
             for note in notes:
                 print(f"note: {printable(note)}")
+        if args.html:
+            from . import scoreboard
+
+            board = scoreboard.combine(Path(args.notebook).name, [(Path(args.notebook).name, report)])
+            return _write_html(Path(args.html), scoreboard.page(board), report.all_pass)
         return 0 if report.all_pass else 1
     return 2
 

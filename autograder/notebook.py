@@ -25,6 +25,12 @@ def check(fn: Callable[..., Any], riddle: str | None = None, *, plot: bool = Tru
         print(f"check: {e}")
         return None
     print(riddle_text(result))
+    if result.status in ("error", "fail"):
+        from .mistakes import explain
+
+        hint = explain(result.message)
+        if hint:
+            print(hint)
     if plot and result.verdicts and _in_ipython():
         from IPython.display import display
 
