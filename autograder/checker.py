@@ -13,11 +13,16 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from .description import DescriptionError, from_json
+from .limits import DEFAULT
 from .result import RiddleResult, error, missing, score
 from .riddles import RIDDLES, Riddle, instances
 from .verify import Verdict, public_samples, refuse, verify
 
-CALL_TIMEOUT = 30.0
+CALL_TIMEOUT = DEFAULT.call
+
+
+class NotAFunction(ValueError):
+    """`check(lt10_relu())`: the network was passed instead of the function that builds it."""
 
 
 class CallTimeout(BaseException):
@@ -56,6 +61,8 @@ def capture_riddle(riddle: Riddle, fn: Any, call_timeout: float = CALL_TIMEOUT) 
     """Call the student's function for each graded instance and capture what it returns."""
     from .capture import CaptureError, capture, forward_outputs
 
+    if _is_module(fn):
+        return {"id": riddle.id, "status": "error", "message": _not_the_result(riddle.id)}
     if not callable(fn):
         return {"id": riddle.id, "status": "error", "message": f"{riddle.id} is not a function"}
     out: list[dict[str, Any]] = []
@@ -121,12 +128,30 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
     return score(riddle, verdicts)
 
 
-def check_function(fn: Callable[..., Any], riddle: str | None = None) -> RiddleResult:
-    """Check a function in this process (self-study, notebook self-checks)."""
+def _is_module(obj: Any) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.nn.Module)
+
+
+def _not_the_result(rid: str | None) -> str:
+    name = rid or "lt10_relu"
+    arg = "n_bits" if rid == "is_even_network" else ""
+    return (f"pass the function, not its result: check({name}), not check({name}({arg})); the grader "
+            "calls your function itself to build the network")
+
+
+def check_function(fn: Callable[..., Any], riddle: str | None = None, *,
+                   call_timeout: float = CALL_TIMEOUT) -> RiddleResult:
+    """Check a function in this process (self-study, notebook self-checks), with the same
+    per-call limit as grading."""
+    if _is_module(fn):
+        raise NotAFunction(_not_the_result(riddle))
     rid = riddle or getattr(fn, "__name__", "")
     if rid not in RIDDLES:
         known = ", ".join(RIDDLES)
         raise ValueError(f"unknown riddle {rid!r}: name the function after a riddle ({known}) "
                          "or pass riddle=...")
     spec = RIDDLES[rid]
-    return judge(spec, capture_riddle(spec, fn))
+    return judge(spec, capture_riddle(spec, fn, call_timeout))

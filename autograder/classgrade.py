@@ -23,7 +23,9 @@ from typing import Any
 from . import __version__
 from .forkserver import ForkServer, WorkerCrashed
 from .riddles import RIDDLES
-from .sandbox import UnusableInput, read_code_cells
+from .limits import Limits
+from .plan import limit_fields, read_plan
+from .sandbox import UnusableInput
 from .store import ResultStore
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -50,6 +52,7 @@ class ClassResult:
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    gradebook: Any = None  # gradebook.GradebookResult with --gradebook
 
 
 def _safe_name(name: str) -> str:
@@ -91,17 +94,20 @@ def discover(path: Path) -> list[Submission]:
     return subs
 
 
-def build_request(sub: Submission, timeout: float, call_timeout: float, memory: int,
-                  riddles: list[str] | None = None, max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
-    """The plain-JSON request a grading worker answers: the notebooks' code cells and limits."""
+def build_request(sub: Submission, limits: Limits, riddles: list[str] | None = None,
+                  max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
+    """The plain-JSON request a grading worker answers: each notebook's plan (code cells, the
+    turns of its riddles, what it is about; see `plan.py`) and the limits."""
     notebooks: list[dict[str, Any]] = []
     for nb in sub.notebooks[:max_notebooks]:
         try:
             if nb.stat().st_size > MAX_NOTEBOOK_BYTES:
                 raise UnusableInput(f"{nb.name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
-            notebooks.append({"name": nb.name, "cells": read_code_cells(nb)})
+            notebooks.append(read_plan(nb).entry())
         except UnusableInput as e:
             notebooks.append({"name": nb.name, "error": str(e).replace(str(nb), nb.name)})
+        except OSError as e:
+            notebooks.append({"name": nb.name, "error": f"cannot read {nb.name}: {e.strerror or e}"})
     rest = sub.notebooks[max_notebooks:]
     if rest:
         shown = ", ".join(p.name for p in rest[:5]) + (f" and {len(rest) - 5} more" if len(rest) > 5 else "")
@@ -110,7 +116,7 @@ def build_request(sub: Submission, timeout: float, call_timeout: float, memory: 
     if not notebooks:
         notebooks.append({"name": "(none)", "error": "no notebook found"})
     return {"student": sub.student, "notebooks": notebooks, "riddles": riddles or list(RIDDLES),
-            "timeout": timeout, "cell_timeout": timeout, "call_timeout": call_timeout, "memory": memory}
+            **limit_fields(limits)}
 
 
 def _graded(server: ForkServer, request: dict[str, Any]) -> dict[str, Any]:
@@ -128,13 +134,12 @@ def _graded(server: ForkServer, request: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def grade_submission(student: str, notebooks: list[Path], *, timeout: float = 60.0,
-                     call_timeout: float = 20.0, memory: int = 4 * 1024**3,
+def grade_submission(student: str, notebooks: list[Path], *, limits: Limits = Limits(),
                      riddles: list[str] | None = None, max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
     """Grade one student's notebooks exactly as `riddles grade` grades each student (a fork-server
     worker, one jailed child per notebook).  Gradescope's run_autograder and the pytest plugin
     call this.  Returns the worker's plain-JSON answer; GradingFailed if the grader broke."""
-    request = build_request(Submission(student, notebooks), timeout, call_timeout, memory, riddles, max_notebooks)
+    request = build_request(Submission(student, notebooks), limits, riddles, max_notebooks)
     server = ForkServer()
     try:
         return _graded(server, request)
@@ -166,8 +171,7 @@ class Progress:
             self.stream.flush()
 
 
-def grade_class(path: Path, *, out: Path, jobs: int | None = None, timeout: float = 60.0,
-                call_timeout: float = 20.0, memory: int = 4 * 1024**3, force: bool = False,
+def grade_class(path: Path, *, out: Path, jobs: int | None = None, limits: Limits = Limits(), force: bool = False,
                 gradebook: bool = False, progress: bool = True) -> ClassResult:
     """Grade every submission under `path` into `out` (see module docstring)."""
     start = time.monotonic()
@@ -188,7 +192,7 @@ def grade_class(path: Path, *, out: Path, jobs: int | None = None, timeout: floa
             local.server = ForkServer()
             servers.append(local.server)
         t = time.monotonic()
-        answer = _graded(local.server, build_request(sub, timeout, call_timeout, memory))
+        answer = _graded(local.server, build_request(sub, limits))
         return answer, time.monotonic() - t
 
     try:
@@ -214,7 +218,7 @@ def grade_class(path: Path, *, out: Path, jobs: int | None = None, timeout: floa
     if gradebook:
         from .gradebook import record_scores
 
-        record_scores(path, store)
+        result.gradebook = record_scores(path, store, out)
     store.close()
     result.seconds = time.monotonic() - start
     return result

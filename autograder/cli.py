@@ -6,46 +6,76 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import limits as limits_mod
+from .limits import Limits
+from .plan import read_plan
 from .report import text, to_json
 from .result import Report
 from .riddles import RIDDLES
-from .sandbox import UnusableInput, run_notebook
-from .submission import merge_runs
+from .sandbox import UnusableInput, run_cells
+from .submission import NotebookRun, merge_runs
 
 
-def check_notebook(path: str, *, riddles: list[str] | None = None, timeout: float = 300.0,
-                   call_timeout: float = 30.0) -> Report:
-    """Run a notebook in a sandboxed child process and grade every riddle it defines."""
-    ids = riddles or list(RIDDLES)
-    run = run_notebook(path, ids, timeout=timeout, call_timeout=call_timeout)
-    results, _ = merge_runs([(Path(path).name, run)], ids, timeout)
-    return Report([results[rid] for rid in ids], source=str(path))
+def check_notebook(path: str, *, riddles: list[str] | None = None, limits: Limits = limits_mod.DEFAULT) -> Report:
+    """Run a notebook in a sandboxed child process and judge the riddles it is about (its
+    nbgrader test cells, or the riddles it defines), or the ones asked for."""
+    plan = read_plan(path)
+    run = run_cells(plan.cells, list(RIDDLES), timeout=limits.notebook, cell_timeout=limits.cell,
+                    call_timeout=limits.call, memory=limits.memory_bytes, turns=plan.turns, numbers=plan.numbers)
+    nb = NotebookRun(Path(path).name, plan.about, plan.definers, run)
+    captured = [rid for rid in RIDDLES if (run.captures.get(rid) or {}).get("status") not in (None, "missing")]
+    about = [rid for rid in RIDDLES if rid in plan.about or (not plan.tested and rid in captured)]
+    ids = riddles or about or list(RIDDLES)
+    results, notes = merge_runs([nb], ids, limits)
+    skipped = [rid for rid in RIDDLES if rid not in ids]
+    if not riddles and not about:
+        notes.insert(0, f"{Path(path).name} defines none of the riddles ({', '.join(RIDDLES)})")
+    return Report([results[rid] for rid in ids], source=str(path), notes=notes, skipped=skipped,
+                  skipped_why="not asked for (--riddle)" if riddles else "this notebook is not about them")
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return limits_mod.from_arguments(lambda dest: getattr(args, dest))
 
 
 def grade_command(args: argparse.Namespace) -> int:
     from .classgrade import grade_class, summary
     from .gradebook import GradebookError
 
-    if args.jobs is not None and args.jobs < 1 or args.timeout <= 0 or args.memory <= 0:
-        print("riddles: error: --jobs, --timeout and --memory must be positive", file=sys.stderr)
+    try:
+        if args.jobs is not None and args.jobs < 1:
+            raise ValueError("--jobs must be positive")
+        limits = _limits(args)
+    except ValueError as e:
+        print(f"riddles: error: {e}", file=sys.stderr)
         return 2
     out = Path(args.out)
     try:
-        res = grade_class(Path(args.path), out=out, jobs=args.jobs, timeout=args.timeout,
-                          call_timeout=args.call_timeout, memory=int(args.memory * 1024**3),
-                          force=args.force, gradebook=args.gradebook)
+        res = grade_class(Path(args.path), out=out, jobs=args.jobs, limits=limits, force=args.force,
+                          gradebook=args.gradebook)
     except (UnusableInput, GradebookError, OSError) as e:
         print(f"riddles: error: {e}", file=sys.stderr)
         return 2
     print(summary(out))
     print(f"\ngraded {len(res.graded)}, already graded {len(res.skipped)}, failed {len(res.failed)} "
           f"in {res.seconds:.1f} s; outputs in {out}/")
+    code = 0
+    if res.gradebook is not None:
+        gb = res.gradebook
+        print(f"gradebook: {gb.written} grade(s) written, {gb.unchanged} already the same, "
+              f"{len(gb.conflicts)} kept as nbgrader graded them")
+        if gb.conflicts:
+            print("nbgrader's grade differs from riddles grade (nbgrader's kept; grade both with the same "
+                  "limits, or remove nbgrader's autograded grade to use this one):", file=sys.stderr)
+            for line in gb.conflicts[:50]:
+                print(f"  {line}", file=sys.stderr)
+            code = 1
     if res.failed:
         print("could not grade:", file=sys.stderr)
         for student, why in sorted(res.failed.items()):
             print(f"  {student}: {why}", file=sys.stderr)
         return 1
-    return 0
+    return code
 
 
 def gradescope_command(args: argparse.Namespace) -> int:
@@ -58,8 +88,9 @@ def gradescope_command(args: argparse.Namespace) -> int:
         print(f"\nscore {data['score']:g}; results in {root / 'results' / 'results.json'}")
         return 0
     try:
+        limits = _limits(args)
         config = gradescope.GradescopeConfig(
-            timeout=args.timeout, call_timeout=args.call_timeout, memory_gib=args.memory,
+            timeout=limits.notebook, cell_timeout=limits.cell, call_timeout=limits.call, memory_gib=limits.memory_gib,
             max_notebooks=args.max_notebooks, visibility=args.visibility, torch=args.torch,
             torch_index=args.torch_index)
         out = gradescope.build_bundle(Path(args.out), config)
@@ -74,19 +105,15 @@ def gradescope_command(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riddles", description="Exact grading of hand-written neural networks.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("check", help="check the riddle functions a notebook defines")
+    p = sub.add_parser("check", help="check the riddles a notebook is about (its test cells, or the functions it defines)")
     p.add_argument("notebook")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--riddle", action="append", choices=list(RIDDLES), help="check only this riddle (repeatable)")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds for the whole notebook (default 300)")
-    p.add_argument("--call-timeout", type=float, default=30.0,
-                   help="seconds for each call of a riddle function (default 30)")
+    limits_mod.add_arguments(p)
     g = sub.add_parser("grade", help="grade a class: an nbgrader course tree or a folder of notebooks")
     g.add_argument("path")
     g.add_argument("--jobs", type=int, default=None, help="parallel workers (default: the number of cores)")
-    g.add_argument("--timeout", type=float, default=60.0, help="seconds per notebook (default 60)")
-    g.add_argument("--call-timeout", type=float, default=20.0, help="seconds per riddle function call (default 20)")
-    g.add_argument("--memory", type=float, default=4.0, help="memory limit per notebook in GiB (default 4)")
+    limits_mod.add_arguments(g)
     g.add_argument("--force", action="store_true", help="grade again what is already graded")
     g.add_argument("--out", default="riddles-grades", help="output folder (default riddles-grades)")
     g.add_argument("--gradebook", action="store_true", help="record scores in the course's nbgrader gradebook")
@@ -94,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     gsub = gs.add_subparsers(dest="action", required=True)
     b = gsub.add_parser("build", help="write the autograder zip to upload to Gradescope")
     b.add_argument("--out", default="autograder.zip", help="where to write the zip (default autograder.zip)")
-    b.add_argument("--timeout", type=float, default=60.0, help="seconds per notebook (default 60)")
-    b.add_argument("--call-timeout", type=float, default=20.0, help="seconds per riddle function call (default 20)")
-    b.add_argument("--memory", type=float, default=4.0, help="memory limit per notebook in GiB (default 4)")
+    limits_mod.add_arguments(b)
     b.add_argument("--max-notebooks", type=int, default=5, help="notebooks graded per submission (default 5)")
     b.add_argument("--visibility", default="visible", choices=["visible", "after_due_date", "after_published", "hidden"],
                    help="when students see each riddle's result (default visible)")
@@ -116,9 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"riddles: error: {args.notebook}: no such file", file=sys.stderr)
             return 2
         try:
-            report = check_notebook(args.notebook, riddles=args.riddle, timeout=args.timeout,
-                                    call_timeout=args.call_timeout)
-        except UnusableInput as e:
+            report = check_notebook(args.notebook, riddles=args.riddle, limits=_limits(args))
+        except (UnusableInput, ValueError) as e:
             print(f"riddles: error: {e}", file=sys.stderr)
             return 2
         print(to_json(report) if args.json else text(report))

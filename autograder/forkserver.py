@@ -165,12 +165,9 @@ def run_one(request: dict[str, Any]) -> ChildRun:
 
 def grade_request(request: dict[str, Any]) -> dict[str, Any]:
     """Grade one submission: each notebook in its own child, then judge here."""
-    from .submission import judge_runs
+    from .submission import judge_request
 
-    runs: list[tuple[str, ChildRun | str]] = []
-    for nb in request["notebooks"]:
-        runs.append((nb["name"], nb["error"] if "error" in nb else run_one({**request, "cells": nb["cells"]})))
-    return judge_runs(request["student"], runs, request["riddles"], float(request.get("timeout", 60)))
+    return judge_request(request, run_one)
 
 
 def serve() -> None:
@@ -242,6 +239,12 @@ class ForkServer:
             except (ProcessLookupError, PermissionError):
                 pass
             self.proc.wait()
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                try:
+                    if pipe is not None:
+                        pipe.close()  # no unclosed-file warnings (pytest -W error)
+                except OSError:
+                    pass
             self.proc = None
 
 

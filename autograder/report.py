@@ -41,7 +41,13 @@ def text(report: Report, width: int = 88) -> str:
     title = f"Riddle report{': ' + report.source if report.source else ''}"
     body = "\n\n".join(riddle_text(r, width) for r in report.results)
     total = f"Total: {report.score:g} / {report.max_score:g}"
-    return f"{title}\n{'=' * min(width, len(title))}\n{body}\n\n{total}"
+    tail = ""
+    if report.skipped:
+        tail += f"\nSkipped ({report.skipped_why}): {', '.join(report.skipped)}"
+    if report.notes:
+        tail += "\n\nNotes on running the notebook:\n" + "\n".join(
+            textwrap.fill(n, width, initial_indent="  - ", subsequent_indent="    ") for n in report.notes)
+    return f"{title}\n{'=' * min(width, len(title))}\n{body}\n\n{total}{tail}"
 
 
 def md_escape(s: str) -> str:

@@ -159,6 +159,9 @@ class Report:
 
     results: list[RiddleResult]
     source: str = ""
+    notes: list[str] = field(default_factory=list)  # how the notebook ran (cell errors, limits)
+    skipped: list[str] = field(default_factory=list)  # riddles not judged here
+    skipped_why: str = ""
 
     @property
     def score(self) -> float:
@@ -173,8 +176,13 @@ class Report:
         return all(r.status == "pass" for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
-        return {"notebook": self.source, "score": self.score, "max_score": self.max_score,
-                "riddles": [r.to_json() for r in self.results]}
+        d: dict[str, Any] = {"notebook": self.source, "score": self.score, "max_score": self.max_score,
+                             "riddles": [r.to_json() for r in self.results]}
+        if self.skipped:
+            d["skipped"] = {"riddles": self.skipped, "why": self.skipped_why}
+        if self.notes:
+            d["notes"] = self.notes
+        return d
 
     def __repr__(self) -> str:
         return f"Report({self.source!r}: {self.score:g}/{self.max_score:g})"

@@ -101,8 +101,10 @@ def child_env(workdir: str) -> dict[str, str]:
 
 def run_cells(cells: list[str], riddles: list[str], *, timeout: float = 120.0,
               cell_timeout: float = 60.0, call_timeout: float = 30.0,
-              memory: int = MEMORY_LIMIT) -> ChildRun:
-    """Run code cells in a fresh child process and collect its riddle captures."""
+              memory: int = MEMORY_LIMIT, turns: dict[str, int] | None = None,
+              numbers: list[int] | None = None) -> ChildRun:
+    """Run code cells in a fresh child process and collect its riddle captures (each riddle
+    at its turn: see `autograder.plan`; `turns` and `numbers` are passed to the child as is)."""
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="riddles-") as workdir:
         r, w = os.pipe()
@@ -115,7 +117,7 @@ def run_cells(cells: list[str], riddles: list[str], *, timeout: float = 120.0,
             preexec_fn=lambda: apply_limits(int(timeout) + 5, memory))
         os.close(w)
         request = {"cells": cells, "riddles": riddles, "cell_timeout": cell_timeout,
-                   "call_timeout": call_timeout}
+                   "call_timeout": call_timeout, "turns": turns or {}, "numbers": numbers}
         try:
             assert proc.stdin is not None
             proc.stdin.write(json.dumps(request).encode())
