@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 from contextlib import contextmanager
+from fractions import Fraction
 from typing import Any, Callable, Iterator
 
 from .description import DescriptionError, from_json
@@ -88,6 +89,42 @@ def capture_riddle(riddle: Riddle, fn: Any, call_timeout: float = CALL_TIMEOUT) 
     return {"id": riddle.id, "status": "captured", "instances": out}
 
 
+def _short_decimal(w: float) -> str | None:
+    """The short decimal a stored weight was written as, when that decimal is not a dyadic
+    fraction (0.1 is stored as 0.100000001490116...), else None."""
+    import numpy as np
+
+    for digits in range(1, 5):
+        text = f"{w:.{digits}f}"
+        short = float(text)
+        if short != w and (np.float32(short) == np.float32(w) or short == float(np.float64(w))):
+            frac = Fraction(text)
+            if frac.denominator & (frac.denominator - 1):  # not a power of two
+                return text.rstrip("0").rstrip(".") if "." in text else text
+    return None
+
+
+def inexact_weights_note(net: Any) -> str:
+    """A note for a network that is not exact and has weights that floats cannot hold."""
+    seen: list[str] = []
+    for op in net.ops:
+        for arr in (op.weight, op.bias, op.const):
+            if arr is None:
+                continue
+            for w in arr.ravel()[:10_000]:
+                text = _short_decimal(float(w))
+                if text and text not in seen:
+                    seen.append(text)
+        if len(seen) >= 3:
+            break
+    if not seen:
+        return ""
+    shown = ", ".join(seen[:3])
+    return (f"some weights ({shown}) are not stored exactly: floats hold only dyadic fractions k/2^m, so "
+            f"{seen[0]} becomes {float(__import__('numpy').float32(float(seen[0]))):.17g}; use dyadic weights "
+            "(0.5, 0.25, 1/1024, ...) or scale the network so they are whole numbers")
+
+
 def judge(riddle: Riddle, data: Any) -> RiddleResult:
     """Grade untrusted captured data for one riddle with the grader's own code."""
     if not isinstance(data, dict):
@@ -120,6 +157,9 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
             break
         verdicts.append(verify(inst, net, e.get("outputs", [])))
         if not verdicts[-1].exact:
+            note = inexact_weights_note(net)
+            if note and not verdicts[-1].refused:
+                verdicts[-1].notes.append(note)
             break  # the riddle is lost; larger sizes would only cost time
     if not verdicts:
         return error(riddle, "nothing was captured")

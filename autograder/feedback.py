@@ -10,8 +10,8 @@ import html
 
 import numpy as np
 
-from .report import MARK
-from .result import Report, RiddleResult
+from .report import MARK, neurons_text
+from .result import Report, RiddleResult, number_text
 
 W, H, PAD = 360, 160, 28
 
@@ -94,11 +94,12 @@ def svg_figure(r: RiddleResult) -> str:
 def feedback_html(student: str, report: Report, notes: list[str]) -> str:
     rows = []
     for r in report.results:
-        ce = "".join(f"<tr><td>{html.escape(', '.join(map(str, c.input)))}</td><td>{c.expected:g}</td>"
-                     f"<td>{'?' if c.got is None else f'{c.got:.6g}'}</td></tr>" for c in r.counterexamples)
+        ce = "".join(f"<tr><td>{html.escape(', '.join(map(str, c.input)))}</td>"
+                     f"<td>{number_text(c.expected, c.got)}</td><td>{number_text(c.got, c.expected)}</td></tr>"
+                     for c in r.counterexamples)
         table = f"<table><tr><th>input</th><th>expected</th><th>got</th></tr>{ce}</table>" if ce else ""
         main = r.main
-        neurons = (f"<p>neurons {main.neurons} · proven minimum {main.riddle.lower_bound} · budget "
+        neurons = (f"<p>neurons {neurons_text(main)} · proven minimum {main.riddle.lower_bound} · budget "
                    f"{main.riddle.budget}</p>") if main else ""
         rows.append(f'<section class="{r.status}"><h2>{html.escape(r.riddle.id)}: {html.escape(r.riddle.title)} '
                     f"— {MARK[r.status]} {r.score:g}/{r.max_score:g}</h2><p>{html.escape(r.message)}</p>"

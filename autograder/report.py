@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from .result import METHOD_TEXT, Report, RiddleResult
+from .result import METHOD_TEXT, Report, RiddleResult, number_text
 from .riddles import instances
 from .verify import Counterexample, Verdict
 
@@ -20,7 +20,7 @@ def _per_n(r: RiddleResult) -> list[str]:
     if r.riddle.id != "is_even_network" or not r.verdicts:
         return []
     ns = "  n       " + " ".join(f"{v.riddle.n:>3}" for v in r.verdicts)
-    nn = "  neurons " + " ".join(f"{v.neurons:>3}" for v in r.verdicts)
+    nn = "  neurons " + " ".join(f"{neurons_text(v):>3}" for v in r.verdicts)
     lb = "  minimum " + " ".join(f"{v.riddle.lower_bound:>3}" for v in r.verdicts)
     ok = "  exact   " + " ".join(f"{'yes' if v.exact else 'NO':>3}" for v in r.verdicts)
     return [ns, nn, lb, ok]
@@ -63,8 +63,8 @@ def _counterexample_table(counterexamples: list[Counterexample]) -> list[str]:
         return []
     out = ["", "| input | expected | got |", "|---|---|---|"]
     for c in counterexamples:
-        got = "?" if c.got is None else f"{c.got:.6g}"
-        out.append(f"| {', '.join(map(str, c.input))} | {c.expected:g} | {got} |")
+        got = number_text(c.got, c.expected)
+        out.append(f"| {', '.join(map(str, c.input))} | {number_text(c.expected, c.got)} | {got} |")
     return out
 
 
@@ -79,7 +79,7 @@ def markdown(r: RiddleResult) -> str:
         out.append("")
         out.append("| n | " + " | ".join(str(v.riddle.n) for v in r.verdicts) + " |")
         out.append("|---|" + "---|" * len(r.verdicts))
-        out.append("| neurons | " + " | ".join(str(v.neurons) for v in r.verdicts) + " |")
+        out.append("| neurons | " + " | ".join(neurons_text(v) for v in r.verdicts) + " |")
         out.append("| minimum | " + " | ".join(str(v.riddle.lower_bound) for v in r.verdicts) + " |")
         out.append("| exact | " + " | ".join("yes" if v.exact else "no" for v in r.verdicts) + " |")
     return "\n".join(out)
@@ -89,8 +89,13 @@ def to_json(report: Report) -> str:
     return json.dumps(report.to_json(), indent=2)
 
 
+def neurons_text(v: Verdict) -> str:
+    """A verdict's neuron count; '–' for a refused network, which is not counted."""
+    return "–" if v.refused else str(v.neurons)
+
+
 def _verdict_line(v: Verdict) -> str:
-    return f"neurons {v.neurons} | proven minimum {v.riddle.lower_bound} | budget {v.riddle.budget}"
+    return f"neurons {neurons_text(v)} | proven minimum {v.riddle.lower_bound} | budget {v.riddle.budget}"
 
 
 def parts(r: RiddleResult) -> list[dict[str, object]]:
