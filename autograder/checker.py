@@ -165,7 +165,37 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
         return error(riddle, "nothing was captured")
     if len(verdicts) < len(graded) and all(v.exact for v in verdicts):
         return error(riddle, f"only {len(verdicts)} of {len(graded)} sizes were captured")
-    return score(riddle, verdicts)
+    result = score(riddle, verdicts)
+    if result.status == "fail" and not verdicts[-1].refused:
+        result.grid = failing_grid(verdicts[-1], net)
+    return result
+
+
+GRID_SIDE = 61
+
+
+def failing_grid(v: Verdict, net: Any) -> dict[str, Any] | None:
+    """Where on the failing domain (when it is not the public one) the network is wrong: its
+    exact values on an evenly spaced grid of points, compared with the target (for figures)."""
+    import numpy as np
+
+    from .evaluate import exact_output
+
+    d = next((d for d in v.riddle.domains if v.checked and d.describe() == v.checked[-1]), None)
+    if d is None or d is v.riddle.domains[0] or d.method != "enumeration":
+        return None
+    side = GRID_SIDE if d.arity == 2 else 8 * GRID_SIDE
+    axis = np.unique(np.linspace(d.lo, d.hi, side).round().astype(np.int64))
+    pts = (np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2) if d.arity == 2
+           else axis[:, None])
+    try:
+        got = exact_output(net, pts).fractions()
+    except Exception:  # noqa: BLE001 - a figure is never worth failing the grade
+        return None
+    want = v.riddle.target(*[pts[:, k] for k in range(d.arity)])
+    wrong = [bool(g != int(w)) for g, w in zip(got, np.asarray(want).tolist())]
+    return {"domain": d.describe(), "lo": d.lo, "hi": d.hi, "arity": d.arity, "axis": axis.tolist(),
+            "wrong": wrong}
 
 
 def _is_module(obj: Any) -> bool:

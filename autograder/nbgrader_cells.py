@@ -114,7 +114,7 @@ graded on your function as it is defined when its test cell comes, so a later ce
 fails or hangs never costs you a riddle answered before it."""
 
 
-def test_cell_source(riddle: str) -> str:
+def graded_cell_source(riddle: str) -> str:
     """The source of a riddle's test cell in the instructor's notebook."""
     points = RIDDLES[riddle].points.total
     return f"""# Autograded test for {riddle} ({points:g} points). Run it to check your answer as the grader

@@ -21,6 +21,7 @@ class RiddleResult:
     score: float
     message: str
     verdicts: list[Verdict] = field(default_factory=list)
+    grid: dict[str, Any] | None = None  # a coarse map of the domain the network fails on (figures)
 
     @property
     def max_score(self) -> float:
