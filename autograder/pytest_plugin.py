@@ -7,8 +7,10 @@ that one answer.  A test fails with the riddle's report as its message (no trace
 a size of `is_even_network` that was never checked is skipped with the reason.  Scores go
 into each test's `user_properties` (so into JUnit XML) and a summary ends the run.
 
-Registered through the `pytest11` entry point.  Without `--submission` it only adds its
-options: importing it loads no torch and no grader.
+With `--submission` nothing else is collected (not the `tests/` of the project pytest runs in),
+and the limits are those of every other front end (`autograder.limits`, flags prefixed
+`--riddles-`).  Registered through the `pytest11` entry point.  Without `--submission` it only
+adds its options: importing it loads no torch and no grader.
 """
 
 from __future__ import annotations
