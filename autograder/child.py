@@ -50,9 +50,10 @@ def run_request(request: dict[str, Any], send: Callable[[object], None]) -> None
     """Run the cells in order, capturing each riddle at its turn (see `autograder.plan`).
 
     A cell that raises or runs past the per-cell limit is interrupted and the run goes on with
-    the next cell.  A riddle with a turn (its nbgrader test cell) is captured just before the
-    cell at that index runs; any other riddle is captured right after each cell that binds it
-    to a new object, so the last definition is the one graded.  Each capture is sent as soon as
+    the next cell.  In a notebook with riddle test cells, each of those riddles is captured just
+    before the cell at its turn's index runs (and no other riddle is); in any other notebook, a
+    riddle is captured right after each cell that binds it to a new object, so the last
+    definition is the one graded.  Each capture is sent as soon as
     it is made, so a notebook stopped later at the whole-notebook limit keeps it."""
     from .checker import CallTimeout, capture_riddle, time_limit
     from .riddles import RIDDLES
@@ -61,7 +62,7 @@ def run_request(request: dict[str, Any], send: Callable[[object], None]) -> None
     numbers: list[int] = list(request.get("numbers") or range(1, len(cells) + 1))
     riddles = [rid for rid in request["riddles"] if rid in RIDDLES]
     turns = {rid: int(i) for rid, i in (request.get("turns") or {}).items() if rid in riddles}
-    watched = [rid for rid in riddles if rid not in turns]
+    watched = [] if turns else riddles  # a notebook with test cells is about those riddles only
     cell_limit = float(request.get("cell_timeout", 60))
     call_limit = float(request.get("call_timeout", 30))
     ns: dict[str, object] = {"__name__": "__main__", "__builtins__": __builtins__}
