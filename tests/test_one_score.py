@@ -144,9 +144,15 @@ def by_riddles_check(course: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def by_nbgrader(course: Path) -> dict[str, dict[str, float]]:
+@pytest.fixture(scope="module")
+def autograded(course: Path) -> Path:
+    """The course after `nbgrader autograde` with the short limits."""
     nbgrader(course, "autograde", ASSIGNMENT, f"--Execute.timeout={int(LIMITS.cell)}",
              f"--RiddleScores.timeout={LIMITS.notebook}", f"--RiddleScores.call_timeout={LIMITS.call}")
+    return course
+
+
+def by_nbgrader(course: Path) -> dict[str, dict[str, float]]:
     return {s: {k[5:]: v for k, v in row.items() if k.startswith("test_")} for s, row in scores(course).items()}
 
 
@@ -195,7 +201,8 @@ def by_gradescope(course: Path, tmp: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def test_every_front_end_gives_every_riddle_the_same_score(course: Path, tmp_path: Path) -> None:
+def test_every_front_end_gives_every_riddle_the_same_score(autograded: Path, tmp_path: Path) -> None:
+    course = autograded
     seen = {
         "check()": by_check(course),
         "riddles check": by_riddles_check(course),
@@ -210,11 +217,10 @@ def test_every_front_end_gives_every_riddle_the_same_score(course: Path, tmp_pat
         assert got == expected(), front_end
 
 
-def test_gradebook_records_what_nbgrader_shows_and_never_overwrites_silently(course: Path, tmp_path: Path) -> None:
+def test_gradebook_records_what_nbgrader_shows_and_never_overwrites_silently(autograded: Path, tmp_path: Path) -> None:
     """After nbgrader autograde, `riddles grade --gradebook` finds the same scores (nothing to
     write); a grade nbgrader made that differs is kept, and the command says so (exit 1)."""
-    nbgrader(course, "autograde", ASSIGNMENT, "--force", f"--Execute.timeout={int(LIMITS.cell)}",
-             f"--RiddleScores.timeout={LIMITS.notebook}", f"--RiddleScores.call_timeout={LIMITS.call}")
+    course = autograded
     before = scores(course)
     out = tmp_path / "grades"
     cmd = [sys.executable, "-m", "autograder.cli", "grade", str(course), "--out", str(out), *FLAGS, "--gradebook"]
@@ -229,7 +235,7 @@ def test_gradebook_records_what_nbgrader_shows_and_never_overwrites_silently(cou
         grade = gb.find_grade("test_lt10_relu", "01-less-than-ten", ASSIGNMENT, "slow")
         grade.auto_score = 1.5
         gb.db.commit()
-    proc = subprocess.run([*cmd, "--force"], capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)  # already graded: recorded again
     assert proc.returncode == 1
     assert "slow, 01-less-than-ten, test_lt10_relu: nbgrader's grade 1.5 kept; riddles grade gives 3" in proc.stderr
     assert scores(course)["slow"]["test_lt10_relu"] == 1.5
