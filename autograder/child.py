@@ -114,7 +114,18 @@ def writer(fd: int) -> Callable[[object], None]:
     return send
 
 
+def preload() -> None:
+    """Load and warm up exactly what the fork server does before any notebook (torch, numpy,
+    matplotlib, a first torch.fx trace, whose lazy imports are slow), so that none of it costs a
+    cell its per-cell time or a riddle its per-call time here either: one notebook, one score,
+    whichever launcher runs it."""
+    from .forkserver import _preload
+
+    _preload()
+
+
 def main() -> None:
+    preload()
     request = json.loads(sys.stdin.read())
     fd = int(os.environ.pop("RIDDLES_RESULT_FD"))
     os.set_inheritable(fd, False)
