@@ -10,6 +10,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, Execute,
                                     GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
 
+from autograder.limits import DEFAULT as LIMITS
 from autograder.nbgrader_plugin import RiddleScores
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
@@ -24,8 +25,10 @@ c.CourseDirectory.release_directory = "assignments"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Per-cell limits in the kernel (training demos are skipped while grading).
-c.Execute.timeout = 120
+# The limits every front end grades with (autograder/limits.py): per cell in the kernel (and, read
+# from here, in RiddleScores' sandbox), per notebook and per riddle call.  Training demos are
+# skipped while grading.
+c.Execute.timeout = int(LIMITS.cell)
 c.Execute.interrupt_on_timeout = True
 
 # Grade the riddle test cells outside the student's kernel, right after Execute.
@@ -39,8 +42,9 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-c.RiddleScores.timeout = 300
-c.RiddleScores.call_timeout = 30.0
+c.RiddleScores.timeout = LIMITS.notebook
+c.RiddleScores.call_timeout = LIMITS.call
+c.RiddleScores.memory_gib = LIMITS.memory_gib
 
 # Feedback shows each riddle's report and figure, never the hidden test code.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -23,7 +23,7 @@ from torch import nn
 
 from .description import Network, Op
 from .fidelity import OpRecorder, compare_runs, refuse_hidden_behaviour, student_place
-from .refusals import (BadShape, CaptureError, ForbiddenOperation, HiddenBehaviour, InPlaceMutation,
+from .refusals import (BadShape, CaptureError, ForbiddenOperation, InPlaceMutation,
                        InputControlFlow, NarrowFloat)
 
 MAX_UNITS = 1_000_000

@@ -24,7 +24,9 @@ from typing import Any, Iterator
 from . import __version__
 from .forkserver import ForkServer, WorkerCrashed
 from .riddles import RIDDLES
-from .sandbox import UnusableInput, printable, read_code_cells, read_no_follow
+from .limits import Limits
+from .plan import limit_fields, read_plan
+from .sandbox import UnusableInput, printable, read_no_follow
 from .store import ResultStore, StoreError
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -52,6 +54,7 @@ class ClassResult:
     failed: dict[str, str] = field(default_factory=dict)
     store_error: str = ""  # the store or the outputs failed (disk full, damaged): grading stopped
     seconds: float = 0.0
+    gradebook: Any = None  # gradebook.GradebookResult with --gradebook
 
 
 def display_name(name: str) -> str:
@@ -140,9 +143,10 @@ def discover(path: Path) -> list[Submission]:
     return subs
 
 
-def build_request(sub: Submission, timeout: float, call_timeout: float, memory: int,
-                  riddles: list[str] | None = None, max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
-    """The plain-JSON request a grading worker answers: the notebooks' code cells and limits."""
+def build_request(sub: Submission, limits: Limits, riddles: list[str] | None = None,
+                  max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
+    """The plain-JSON request a grading worker answers: each notebook's plan (code cells, the
+    turns of its riddles, what it is about; see `plan.py`) and the limits."""
     notebooks: list[dict[str, Any]] = []
     for nb in sub.notebooks[:max_notebooks]:
         name = display_name(nb.name)
@@ -151,7 +155,7 @@ def build_request(sub: Submission, timeout: float, call_timeout: float, memory: 
                 raise UnusableInput(f"{name} is a symbolic link: not followed, not graded (submit the file itself)")
             if os.lstat(nb).st_size > MAX_NOTEBOOK_BYTES:
                 raise UnusableInput(f"{name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
-            notebooks.append({"name": name, "cells": read_code_cells(nb)})
+            notebooks.append(read_plan(nb, name).entry())
         except UnusableInput as e:
             notebooks.append({"name": name, "error": display_name(str(e)).replace(display_name(str(nb)), name)})
         except OSError as e:
@@ -164,7 +168,7 @@ def build_request(sub: Submission, timeout: float, call_timeout: float, memory: 
     if not notebooks:
         notebooks.append({"name": "(none)", "error": "no notebook found"})
     return {"student": sub.student, "notebooks": notebooks, "riddles": riddles or list(RIDDLES),
-            "timeout": timeout, "cell_timeout": timeout, "call_timeout": call_timeout, "memory": memory}
+            **limit_fields(limits)}
 
 
 def _graded(server: ForkServer, request: dict[str, Any]) -> dict[str, Any]:
@@ -182,13 +186,12 @@ def _graded(server: ForkServer, request: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def grade_submission(student: str, notebooks: list[Path], *, timeout: float = 60.0,
-                     call_timeout: float = 20.0, memory: int = 4 * 1024**3,
+def grade_submission(student: str, notebooks: list[Path], *, limits: Limits = Limits(),
                      riddles: list[str] | None = None, max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
     """Grade one student's notebooks exactly as `riddles grade` grades each student (a fork-server
     worker, one jailed child per notebook).  Gradescope's run_autograder and the pytest plugin
     call this.  Returns the worker's plain-JSON answer; GradingFailed if the grader broke."""
-    request = build_request(Submission(student, notebooks), timeout, call_timeout, memory, riddles, max_notebooks)
+    request = build_request(Submission(student, notebooks), limits, riddles, max_notebooks)
     server = ForkServer()
     try:
         return _graded(server, request)
@@ -250,8 +253,7 @@ def lock_output(out: Path) -> int:
     return fd
 
 
-def grade_class(path: Path, *, out: Path, jobs: int | None = None, timeout: float = 60.0,
-                call_timeout: float = 20.0, memory: int = 4 * 1024**3, force: bool = False,
+def grade_class(path: Path, *, out: Path, jobs: int | None = None, limits: Limits = Limits(), force: bool = False,
                 gradebook: bool = False, progress: bool = True, allow_unisolated: bool = False) -> ClassResult:
     """Grade every submission under `path` into `out` (see module docstring)."""
     from .forkserver import probe
@@ -264,15 +266,14 @@ def grade_class(path: Path, *, out: Path, jobs: int | None = None, timeout: floa
     os.chmod(out, 0o700)
     lock = lock_output(out)
     try:
-        return _grade_locked(subs, path, out, jobs=jobs, timeout=timeout, call_timeout=call_timeout,
-                             memory=memory, force=force, gradebook=gradebook, progress=progress, start=start)
+        return _grade_locked(subs, path, out, jobs=jobs, limits=limits, force=force, gradebook=gradebook,
+                             progress=progress, start=start)
     finally:
         os.close(lock)
 
 
-def _grade_locked(subs: list[Submission], path: Path, out: Path, *, jobs: int | None, timeout: float,
-                  call_timeout: float, memory: int, force: bool, gradebook: bool, progress: bool,
-                  start: float) -> ClassResult:
+def _grade_locked(subs: list[Submission], path: Path, out: Path, *, jobs: int | None, limits: Limits,
+                  force: bool, gradebook: bool, progress: bool, start: float) -> ClassResult:
     store = ResultStore(out / "results.sqlite")
     known = store.fingerprints()
     todo = [s for s in subs if force or known.get(s.student) != s.fingerprint]
@@ -290,7 +291,7 @@ def _grade_locked(subs: list[Submission], path: Path, out: Path, *, jobs: int | 
             local.server = ForkServer()
             servers.append(local.server)
         t = time.monotonic()
-        answer = _graded(local.server, build_request(sub, timeout, call_timeout, memory))
+        answer = _graded(local.server, build_request(sub, limits))
         return answer, time.monotonic() - t
 
     try:
@@ -324,7 +325,7 @@ def _grade_locked(subs: list[Submission], path: Path, out: Path, *, jobs: int | 
         if gradebook and not result.store_error:
             from .gradebook import record_scores
 
-            record_scores(path, store)
+            result.gradebook = record_scores(path, store, out)
     except (OSError, StoreError) as e:
         result.store_error = result.store_error or f"could not write the outputs in {display_name(str(out))}: " \
                                                     f"{getattr(e, 'strerror', None) or e}"

@@ -9,25 +9,41 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from . import limits as limits_mod
 from .classgrade import display_name
 from .forkserver import WorkerCrashed
 from .jail import JailError
-from .report import text
+from .limits import Limits
+from .plan import read_plan
+from .report import text, to_json
 from .result import Report
 from .riddles import RIDDLES
-from .sandbox import UnusableInput, printable, printable_lines, run_notebook
-from .submission import merge_runs
+from .sandbox import UnusableInput, printable, printable_lines, run_cells
+from .submission import NotebookRun, merge_runs
 
 
-def check_notebook(path: str, *, riddles: list[str] | None = None, timeout: float = 300.0,
-                   call_timeout: float = 30.0) -> tuple[Report, list[str]]:
-    """Run a notebook in a jail of its own (the launcher every front end uses) and grade
-    every riddle it defines.  Returns the report and notes on running it (a cell's error,
-    a time-out), which the student should see too."""
-    ids = riddles or list(RIDDLES)
-    run = run_notebook(path, ids, timeout=timeout, cell_timeout=timeout, call_timeout=call_timeout)
-    results, notes = merge_runs([(display_name(Path(path).name), run)], ids, timeout)
-    return Report([results[rid] for rid in ids], source=display_name(str(path))), notes
+def check_notebook(path: str, *, riddles: list[str] | None = None, limits: Limits = limits_mod.DEFAULT) -> Report:
+    """Run a notebook in a jail of its own (the launcher every front end uses) and judge the
+    riddles it is about (its nbgrader test cells, or the riddles it defines), or the ones
+    asked for.  The report's notes say how the notebook ran (a cell's error, a time-out)."""
+    plan = read_plan(path)
+    run = run_cells(plan.cells, list(RIDDLES), timeout=limits.notebook, cell_timeout=limits.cell,
+                    call_timeout=limits.call, memory=limits.memory_bytes, turns=plan.turns, numbers=plan.numbers)
+    name = display_name(Path(path).name)
+    nb = NotebookRun(name, plan.about, plan.definers, run)
+    captured = [rid for rid in RIDDLES if (run.captures.get(rid) or {}).get("status") not in (None, "missing")]
+    about = [rid for rid in RIDDLES if rid in plan.about or (not plan.tested and rid in captured)]
+    ids = riddles or about or list(RIDDLES)
+    results, notes = merge_runs([nb], ids, limits)
+    skipped = [rid for rid in RIDDLES if rid not in ids]
+    if not riddles and not about:
+        notes.insert(0, f"{name} defines none of the riddles ({', '.join(RIDDLES)})")
+    return Report([results[rid] for rid in ids], source=display_name(str(path)), notes=notes, skipped=skipped,
+                  skipped_why="not asked for (--riddle)" if riddles else "this notebook is not about them")
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return limits_mod.from_arguments(lambda dest: getattr(args, dest))
 
 
 def grade_command(args: argparse.Namespace) -> int:
@@ -35,15 +51,18 @@ def grade_command(args: argparse.Namespace) -> int:
     from .gradebook import GradebookError
     from .store import StoreError
 
-    if args.jobs is not None and args.jobs < 1 or args.timeout <= 0 or args.memory <= 0:
-        print("riddles: error: --jobs, --timeout and --memory must be positive", file=sys.stderr)
+    try:
+        if args.jobs is not None and args.jobs < 1:
+            raise ValueError("--jobs must be positive")
+        limits = _limits(args)
+    except ValueError as e:
+        print(f"riddles: error: {e}", file=sys.stderr)
         return 2
     out = Path(args.out)
     try:
-        res = grade_class(Path(args.path), out=out, jobs=args.jobs, timeout=args.timeout,
-                          call_timeout=args.call_timeout, memory=int(args.memory * 1024**3),
-                          force=args.force, gradebook=args.gradebook, allow_unisolated=args.allow_unisolated)
-    except (UnusableInput, GradebookError, OutputBusy, StoreError, Unisolated) as e:
+        res = grade_class(Path(args.path), out=out, jobs=args.jobs, limits=limits, force=args.force,
+                          gradebook=args.gradebook, allow_unisolated=args.allow_unisolated)
+    except (UnusableInput, GradebookError, OutputBusy, StoreError, Unisolated, OSError) as e:
         print(f"riddles: error: {printable(str(e))}", file=sys.stderr)
         return 2
     except OSError as e:
@@ -53,6 +72,17 @@ def grade_command(args: argparse.Namespace) -> int:
         print(summary(out))
     print(f"\ngraded {len(res.graded)}, already graded {len(res.skipped)}, failed {len(res.failed)} "
           f"in {res.seconds:.1f} s; outputs in {printable(str(out))}/")
+    code = 1 if res.failed else 0
+    if res.gradebook is not None:
+        gb = res.gradebook
+        print(f"gradebook: {gb.written} grade(s) written, {gb.unchanged} already the same, "
+              f"{len(gb.conflicts)} kept as nbgrader graded them")
+        if gb.conflicts:
+            print("nbgrader's grade differs from riddles grade (nbgrader's kept; grade both with the same "
+                  "limits, or remove nbgrader's autograded grade to use this one):", file=sys.stderr)
+            for line in gb.conflicts[:50]:
+                print(f"  {printable(line)}", file=sys.stderr)
+            code = 1
     if res.failed:
         print("could not grade:", file=sys.stderr)
         for student, why in sorted(res.failed.items()):
@@ -60,7 +90,7 @@ def grade_command(args: argparse.Namespace) -> int:
     if res.store_error:
         print(f"riddles: error: {printable(res.store_error)}", file=sys.stderr)
         return 1
-    return 1 if res.failed else 0
+    return code
 
 
 def gradescope_command(args: argparse.Namespace) -> int:
@@ -73,8 +103,9 @@ def gradescope_command(args: argparse.Namespace) -> int:
         print(f"\nscore {data['score']:g}; results in {root / 'results' / 'results.json'}")
         return 0
     try:
+        limits = _limits(args)
         config = gradescope.GradescopeConfig(
-            timeout=args.timeout, call_timeout=args.call_timeout, memory_gib=args.memory,
+            timeout=limits.notebook, cell_timeout=limits.cell, call_timeout=limits.call, memory_gib=limits.memory_gib,
             max_notebooks=args.max_notebooks, visibility=args.visibility, torch=args.torch,
             torch_index=args.torch_index)
         out = gradescope.build_bundle(Path(args.out), config)
@@ -99,13 +130,12 @@ def scoreboard_command(args: argparse.Namespace) -> int:
     for nb in notebooks:
         name = nb.relative_to(folder).as_posix()
         try:
-            report, run_notes = check_notebook(str(nb), riddles=args.riddle, timeout=args.timeout,
-                                               call_timeout=args.call_timeout)
-        except (UnusableInput, WorkerCrashed, JailError) as e:
+            report = check_notebook(str(nb), riddles=args.riddle, limits=_limits(args))
+        except (UnusableInput, WorkerCrashed, JailError, ValueError) as e:
             notes.append(f"{name}: {printable(str(e))}")
             continue
         reports.append((name, report))
-        notes += [printable(n) for n in run_notes]
+        notes += [printable(f"{name}: {n}") for n in report.notes]
     board = scoreboard.combine(folder.resolve().name or str(folder), reports, notes)
     if args.json:
         print(json.dumps({"folder": str(folder), "score": board.score, "max_score": board.max_score,
@@ -186,20 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     cn.add_argument("--from", dest="source", default=None,
                     help="the course repository checkout to copy from (default: the one installed with pip -e)")
     cn.add_argument("--force", action="store_true", help="write into a folder that is not empty")
-    p = sub.add_parser("check", help="check a notebook, or every notebook of a folder (a scoreboard)")
+    p = sub.add_parser("check", help="check the riddles a notebook is about (its test cells, or the functions "
+                                     "it defines), or every notebook of a folder (a scoreboard)")
     p.add_argument("notebook", help="a notebook, or a folder of notebooks")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--html", default=None, metavar="FILE", help="also write the scoreboard as an HTML page")
     p.add_argument("--riddle", action="append", choices=list(RIDDLES), help="check only this riddle (repeatable)")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds for the whole notebook (default 300)")
-    p.add_argument("--call-timeout", type=float, default=30.0,
-                   help="seconds for each call of a riddle function (default 30)")
+    limits_mod.add_arguments(p)
     g = sub.add_parser("grade", help="grade a class: an nbgrader course tree or a folder of notebooks")
     g.add_argument("path")
     g.add_argument("--jobs", type=int, default=None, help="parallel workers (default: the number of cores)")
-    g.add_argument("--timeout", type=float, default=60.0, help="seconds per notebook (default 60)")
-    g.add_argument("--call-timeout", type=float, default=20.0, help="seconds per riddle function call (default 20)")
-    g.add_argument("--memory", type=float, default=4.0, help="memory limit per notebook in GiB (default 4)")
+    limits_mod.add_arguments(g)
     g.add_argument("--force", action="store_true", help="grade again what is already graded")
     g.add_argument("--out", default="riddles-grades", help="output folder (default riddles-grades)")
     g.add_argument("--gradebook", action="store_true", help="record scores in the course's nbgrader gradebook")
@@ -210,9 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     gsub = gs.add_subparsers(dest="action", required=True)
     b = gsub.add_parser("build", help="write the autograder zip to upload to Gradescope")
     b.add_argument("--out", default="autograder.zip", help="where to write the zip (default autograder.zip)")
-    b.add_argument("--timeout", type=float, default=60.0, help="seconds per notebook (default 60)")
-    b.add_argument("--call-timeout", type=float, default=20.0, help="seconds per riddle function call (default 20)")
-    b.add_argument("--memory", type=float, default=4.0, help="memory limit per notebook in GiB (default 4)")
+    limits_mod.add_arguments(b)
     b.add_argument("--max-notebooks", type=int, default=5, help="notebooks graded per submission (default 5)")
     b.add_argument("--visibility", default="visible", choices=["visible", "after_due_date", "after_published", "hidden"],
                    help="when students see each riddle's result (default visible)")
@@ -238,17 +263,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"riddles: error: {printable(args.notebook)}: no such file", file=sys.stderr)
             return 2
         try:
-            report, notes = check_notebook(args.notebook, riddles=args.riddle, timeout=args.timeout,
-                                           call_timeout=args.call_timeout)
-        except (UnusableInput, WorkerCrashed, JailError) as e:
+            report = check_notebook(args.notebook, riddles=args.riddle, limits=_limits(args))
+        except (UnusableInput, WorkerCrashed, JailError, ValueError) as e:
             print(f"riddles: error: {printable(str(e))}", file=sys.stderr)
             return 2
-        if args.json:
-            print(json.dumps({**report.to_json(), "notes": notes}, indent=2))
-        else:
-            print(printable_lines(text(report)))
-            for note in notes:
-                print(f"note: {printable(note)}")
+        print(to_json(report) if args.json else printable_lines(text(report)))
         if args.html:
             from . import scoreboard
 

@@ -1,4 +1,9 @@
-"""Figures: the candidate against the target with failures marked; neurons against n."""
+"""Figures: the candidate against the target with failures marked; neurons against n.
+
+A network can be right on the public grid and wrong only on the extended one (a plain
+`nn.Sequential` for min, a ramp that is too wide for x < 10); the figure then shows the grid
+where it fails, with the wrong points the grader found marked, next to the public grid.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,55 @@ from typing import Any
 import numpy as np
 
 from .result import RiddleResult
+from .riddles import Domain
+from .verify import Verdict
+
+
+def failing_domain(v: Verdict) -> Domain | None:
+    """The domain a non-exact verdict failed on (the last one checked), or None."""
+    if v.exact or v.refused or not v.checked:
+        return None
+    return next((d for d in v.riddle.domains if d.describe() == v.checked[-1]), None)
+
+
+def _extended_panel(ax: Any, r: RiddleResult, v: Verdict, d: Domain) -> None:
+    """The grid the network fails on: where it is wrong (red) or right (green) on evenly spaced
+    points, its public part outlined, the wrong points the grader reported marked."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Rectangle
+
+    pub = v.riddle.domains[0]
+    count = f"{'≥ ' if v.partial_count else ''}{v.wrong:,}" if v.wrong else "some"
+    grid = r.grid
+    pts = np.asarray([c.input for c in v.counterexamples], dtype=float)
+    if d.arity == 1:
+        if grid:
+            axis = np.asarray(grid["axis"], dtype=float)
+            wrong = np.asarray(grid["wrong"], dtype=bool)
+            ax.scatter(axis[~wrong], np.zeros((~wrong).sum()), s=4, color="#2a2", label="right")
+            ax.scatter(axis[wrong], np.zeros(wrong.sum()), s=8, color="red", marker="x", label="wrong")
+        if len(pts):
+            ax.plot(pts[:, 0], np.full(len(pts), 0.5), "rv", ms=6, label="examples reported")
+        ax.axvspan(pub.lo, pub.hi, color="#cde", label="public range")
+        ax.set_yticks([])
+        ax.set_ylim(-1, 1.5)
+        ax.set_xlabel("x")
+    else:
+        if grid:
+            axis = np.asarray(grid["axis"], dtype=float)
+            wrong = np.asarray(grid["wrong"], dtype=float).reshape(len(axis), len(axis))
+            ax.imshow(wrong.T, origin="lower", extent=(d.lo, d.hi, d.lo, d.hi), vmin=0, vmax=1,
+                      cmap=ListedColormap(["#cfc", "#e33"]), interpolation="nearest")
+        ax.add_patch(Rectangle((pub.lo, pub.lo), pub.hi - pub.lo, pub.hi - pub.lo, fill=False, lw=1.5,
+                               edgecolor="black", label="public grid"))
+        if len(pts):
+            ax.plot(pts[:, 0], pts[:, 1], "kx", ms=7, label="examples reported")
+        ax.set_xlim(d.lo, d.hi)
+        ax.set_ylim(d.lo, d.hi)
+        ax.set_xlabel("a")
+        ax.set_ylabel("b")
+    ax.set_title(f"wrong on the {d.name} {'grid' if d.arity == 2 else 'range'} ({count} points); red: wrong", fontsize=9)
+    ax.legend(fontsize=7, loc="upper right")
 
 
 def figure(r: RiddleResult) -> Any:
@@ -16,7 +70,9 @@ def figure(r: RiddleResult) -> Any:
     if not r.verdicts:
         return None
     if r.riddle.id == "is_even_network":
-        vs = r.verdicts
+        vs = [v for v in r.verdicts if not v.refused]
+        if not vs:
+            return None
         ns = [v.riddle.n for v in vs]
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.plot(ns, [v.neurons for v in vs], "o-", label="your network")
@@ -36,23 +92,27 @@ def figure(r: RiddleResult) -> Any:
     if values is None:
         return None
     d = v.riddle.domains[0]
+    failed_on = failing_domain(v)
+    extended = failed_on is not None and failed_on is not d
     if d.arity == 1:
         xs = np.arange(d.lo, d.hi + 1)
         want = v.riddle.target(xs)
-        fig, ax = plt.subplots(figsize=(6, 3.2))
+        fig, axes = plt.subplots(1, 2 if extended else 1, figsize=(11 if extended else 6, 3.4), squeeze=False)
+        ax = axes[0][0]
         ax.step(xs, want, where="mid", color="gray", lw=3, alpha=0.5, label="target")
         ax.plot(xs, values, "o", ms=3, label="your network")
         wrong = np.abs(np.asarray(values) - want) > (float(v.riddle.tolerance) if v.riddle.tolerance else 0)
         if wrong.any():
             ax.plot(xs[wrong], np.asarray(values)[wrong], "rx", ms=8, label="wrong")
         ax.set_xlabel("x")
-        ax.set_title(f"{r.riddle.id} on {d.describe()}")
+        ax.set_title(f"{r.riddle.id} on {d.describe()}", fontsize=9)
         ax.legend(fontsize=8)
     else:
         g = np.arange(d.lo, d.hi + 1)
         a, b = np.meshgrid(g, g, indexing="ij")
         err = np.asarray(values).reshape(a.shape) - v.riddle.target(a, b)
-        fig, ax = plt.subplots(figsize=(5, 4))
+        fig, axes = plt.subplots(1, 2 if extended else 1, figsize=(10 if extended else 5, 4), squeeze=False)
+        ax = axes[0][0]
         im = ax.imshow(err.T, origin="lower", extent=(d.lo, d.hi, d.lo, d.hi), cmap="coolwarm")
         fig.colorbar(im, ax=ax, label="network − min(a, b)")
         ys, xs = np.nonzero(err.T)
@@ -60,6 +120,8 @@ def figure(r: RiddleResult) -> Any:
             ax.plot(g[xs][:500], g[ys][:500], "k.", ms=1, label="wrong")
         ax.set_xlabel("a")
         ax.set_ylabel("b")
-        ax.set_title("min_network: error on the public grid")
+        ax.set_title(f"min_network on the public grid{': right' if not len(xs) else ''}", fontsize=9)
+    if extended and failed_on is not None:
+        _extended_panel(axes[0][1], r, v, failed_on)
     fig.tight_layout()
     return fig

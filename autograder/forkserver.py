@@ -310,9 +310,11 @@ class Launcher:
         self.sock = mine
 
     def run(self, cells: list[str], riddles: list[str], *, timeout: float, cell_timeout: float,
-            call_timeout: float, memory: int) -> ChildRun:
+            call_timeout: float, memory: int, turns: dict[str, int] | None = None,
+            numbers: list[int] | None = None) -> ChildRun:
         request = json.dumps({"cells": cells, "riddles": riddles, "cell_timeout": cell_timeout,
-                              "call_timeout": call_timeout}).encode()
+                              "call_timeout": call_timeout, "turns": turns or {},
+                              "numbers": numbers}).encode()
         req = os.memfd_create("riddles-request", os.MFD_CLOEXEC)
         _write_all(req, request)
         os.lseek(req, 0, os.SEEK_SET)
@@ -345,23 +347,24 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def grade_request(launcher: Launcher, request: dict[str, Any]) -> dict[str, Any]:
-    """Grade one submission: each notebook in its own jail, then judge here."""
-    from .submission import judge_runs
+    """Grade one submission: each notebook in its own jail (each riddle captured at its turn,
+    see `plan.py`), then judge here."""
+    from .submission import judge_request
 
-    runs: list[tuple[str, ChildRun | str]] = []
-    for nb in request["notebooks"]:
-        runs.append((nb["name"], nb["error"] if "error" in nb else launcher.run(
-            nb["cells"], request["riddles"], timeout=float(request.get("timeout", 60)),
-            cell_timeout=float(request.get("cell_timeout", 60)),
-            call_timeout=float(request.get("call_timeout", 20)), memory=int(request.get("memory", 4 * 1024**3)))))
-    return judge_runs(request["student"], runs, request["riddles"], float(request.get("timeout", 60)))
+    def run_one(req: dict[str, Any]) -> ChildRun:
+        return launcher.run(req["cells"], req["riddles"], timeout=float(req["timeout"]),
+                            cell_timeout=float(req["cell_timeout"]), call_timeout=float(req["call_timeout"]),
+                            memory=int(req["memory"]), turns=req.get("turns") or {}, numbers=req.get("numbers"))
+
+    return judge_request(request, run_one)
 
 
 def answer(launcher: Launcher, request: dict[str, Any]) -> dict[str, Any]:
     if request.get("kind") == "run":
         run = launcher.run(request["cells"], request["riddles"], timeout=float(request["timeout"]),
                            cell_timeout=float(request["cell_timeout"]), call_timeout=float(request["call_timeout"]),
-                           memory=int(request["memory"]))
+                           memory=int(request["memory"]), turns=request.get("turns") or {},
+                           numbers=request.get("numbers"))
         return {"run": asdict(run)}
     return grade_request(launcher, request)
 
@@ -449,11 +452,12 @@ class ForkServer:
         return self._ask(request, budget)
 
     def run(self, cells: list[str], riddles: list[str], *, timeout: float, cell_timeout: float,
-            call_timeout: float, memory: int) -> ChildRun:
+            call_timeout: float, memory: int, turns: dict[str, int] | None = None,
+            numbers: list[int] | None = None) -> ChildRun:
         """One notebook's raw run (captures not yet judged: the caller judges them)."""
         reply = self._ask({"kind": "run", "cells": cells, "riddles": riddles, "timeout": timeout,
-                           "cell_timeout": cell_timeout, "call_timeout": call_timeout, "memory": memory},
-                          timeout + 90)
+                           "cell_timeout": cell_timeout, "call_timeout": call_timeout, "memory": memory,
+                           "turns": turns or {}, "numbers": numbers}, timeout + 90)
         if "run" not in reply:
             raise WorkerCrashed(str(reply.get("failure", "the grading worker sent no run")))
         return ChildRun.from_json(reply["run"], riddles)
@@ -467,11 +471,11 @@ class ForkServer:
                 pass
             self.proc.wait()
             for pipe in (self.proc.stdin, self.proc.stdout):
-                if pipe is not None:
-                    try:
-                        pipe.close()
-                    except OSError:
-                        pass
+                try:
+                    if pipe is not None:
+                        pipe.close()  # no unclosed-file warnings (pytest -W error)
+                except OSError:
+                    pass
             self.proc = None
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .limits import DEFAULT, Limits
 from .report import md_escape
 from .riddles import RIDDLES
 
@@ -38,26 +39,32 @@ ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed, so the same inputs build the same byt
 class GradescopeConfig:
     """Settings chosen when the bundle is built; stored in the bundle as JSON."""
 
-    timeout: float = 60.0  # seconds per notebook
-    call_timeout: float = 20.0  # seconds per call of a riddle function
-    memory_gib: float = 4.0  # memory limit per notebook
+    timeout: float = DEFAULT.notebook  # seconds per notebook
+    cell_timeout: float = DEFAULT.cell  # seconds per code cell (a slower cell is interrupted, the run goes on)
+    call_timeout: float = DEFAULT.call  # seconds per call of a riddle function
+    memory_gib: float = DEFAULT.memory_gib  # memory limit per notebook
     max_notebooks: int = 5  # graded per submission (more are named in a note, not run)
     visibility: str = "visible"  # of each riddle's test result
     torch: str = "torch"  # what setup.sh installs for torch ...
     torch_index: str = "https://download.pytorch.org/whl/cpu"  # ... and from where ("" = PyPI)
 
     def __post_init__(self) -> None:
-        numbers = (self.timeout, self.call_timeout, self.memory_gib)
+        numbers = (self.timeout, self.cell_timeout, self.call_timeout, self.memory_gib)
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
-            raise ValueError("timeout, call_timeout and memory_gib must be numbers")
+            raise ValueError("timeout, cell_timeout, call_timeout and memory_gib must be numbers")
         if not isinstance(self.max_notebooks, int) or isinstance(self.max_notebooks, bool):
             raise ValueError("max_notebooks must be a whole number")
         if not (isinstance(self.torch, str) and self.torch and isinstance(self.torch_index, str)):
             raise ValueError("torch must be a requirement and torch_index a URL or empty")
-        if not (self.timeout > 0 and self.call_timeout > 0 and self.memory_gib > 0 and self.max_notebooks > 0):
-            raise ValueError("timeout, call_timeout, memory_gib and max_notebooks must be positive")
+        if not (min(numbers) > 0 and self.max_notebooks > 0):
+            raise ValueError("timeout, cell_timeout, call_timeout, memory_gib and max_notebooks must be positive")
         if self.visibility not in VISIBILITIES:
             raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(cell=self.cell_timeout, notebook=self.timeout, call=self.call_timeout,
+                      memory_gib=self.memory_gib)
 
     @classmethod
     def from_json(cls, data: Any) -> GradescopeConfig:
@@ -191,7 +198,7 @@ def _write(path: Path, data: dict[str, Any]) -> None:
 def run(root: Path, config_path: Path | None = None) -> dict[str, Any]:
     """Grade /autograder/submission (or root/submission) and write root/results/results.json."""
     from .classgrade import GradingFailed, find_notebooks, grade_submission
-    from .submission import judge_runs
+    from .submission import NotebookRun, judge_runs
 
     start = time.monotonic()
     results = root / "results" / "results.json"
@@ -206,8 +213,7 @@ def run(root: Path, config_path: Path | None = None) -> dict[str, Any]:
         notebooks = find_notebooks(submission) if submission.is_dir() else []
         names = [p.relative_to(submission).as_posix() for p in notebooks][:config.max_notebooks]
         if notebooks:
-            answer = grade_submission("submission", notebooks, timeout=config.timeout,
-                                      call_timeout=config.call_timeout, memory=int(config.memory_gib * 1024**3),
+            answer = grade_submission("submission", notebooks, limits=config.limits,
                                       max_notebooks=config.max_notebooks)
         else:
             seen = sorted(p.relative_to(submission).as_posix() for p in submission.rglob("*") if p.is_file()) \
@@ -215,7 +221,8 @@ def run(root: Path, config_path: Path | None = None) -> dict[str, Any]:
             listing = ", ".join(seen[:10]) + (" ..." if len(seen) > 10 else "") if seen else "none"
             why = (f"no notebook (.ipynb file) was found in your submission (files received: {listing}); "
                    "upload your riddle notebook(s)")
-            answer = judge_runs("submission", [("submission", why)], list(RIDDLES), config.timeout)
+            answer = judge_runs("submission", [NotebookRun("submission", error=why)], list(RIDDLES),
+                                config.limits)
         data = results_json(answer, notebooks=names, seconds=time.monotonic() - start, config=config)
     except Exception as e:  # noqa: BLE001 - the grader broke (GradingFailed or a bug): say so, still write
         why = str(e) if isinstance(e, GradingFailed) else f"{type(e).__name__}: {e}"

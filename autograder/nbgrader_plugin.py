@@ -4,7 +4,9 @@ Plain nbgrader runs test cells inside the student's kernel, where a submission c
 `torch.allclose`, numpy, or `autograder.check` itself.  `RiddleScores` runs after
 `Execute`: it takes the notebook's non-test code cells (the student's answers), runs them in
 a jail of their own through the launcher every front end uses (`forkserver.py`; one fork
-server per process, so torch is imported once per `nbgrader autograde` run), receives
+server per process, so torch is imported once per `nbgrader autograde` run) under the same
+rule and limits as every other front end (`autograder.plan`, `autograder.limits`: each riddle
+captured at its test cell; the per-cell limit is nbgrader's own `Execute.timeout`), receives
 the captured networks as plain data, verifies them with the grader's own code, and
 overwrites each riddle test cell's outputs with the report, the figure and the score.
 Whatever happened in the kernel is discarded for those cells.
@@ -23,22 +25,16 @@ from typing import Any
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Integer
+from traitlets import Float
 
 from .forkserver import ForkServer
+from .limits import DEFAULT, HELP_TEXT, Limits
+from .plan import is_test_cell, plan_cells, riddle_of, riddle_of_grade_id  # noqa: F401 - re-exported
 from .report import riddle_text
 from .result import RiddleResult, error
 from .riddles import RIDDLES
 from .sandbox import run_cells
-from .submission import merge_runs
-
-PREFIX = "test_"
-
-
-def riddle_of_grade_id(gid: str) -> str | None:
-    """`test_<riddle id>` -> the riddle id; None for any other grade id."""
-    rid = gid[len(PREFIX):] if gid.startswith(PREFIX) else None
-    return rid if rid in RIDDLES else None
+from .submission import NotebookRun, merge_runs
 
 
 def scaled(points: float, score: float, max_score: float) -> float:
@@ -46,38 +42,33 @@ def scaled(points: float, score: float, max_score: float) -> float:
     return round(points * score / max_score, 4) if max_score else 0.0
 
 
-def riddle_of(cell: NotebookNode) -> str | None:
-    """The riddle id a cell tests, or None for any other cell."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
-        return riddle_of_grade_id(str(meta.get("grade_id", "")))
-    return None
+def execute_timeout(config: Any) -> float | None:
+    """The per-cell timeout nbgrader's `Execute` runs the kernel with (None: no limit)."""
+    from nbgrader.preprocessors import Execute
+
+    section = config.get("Execute", {}) if hasattr(config, "get") else {}
+    value = section.get("timeout") if "timeout" in section else Execute.timeout.default_value
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
-def is_test_cell(cell: NotebookNode) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return bool(meta.get("grade")) and not meta.get("solution") and cell.get("cell_type") == "code"
-
-
-def grade_notebook_cells(cells: list[NotebookNode], *, timeout: float, call_timeout: float,
-                         server: ForkServer | None = None, memory: int = 4 * 1024**3) -> dict[str, RiddleResult]:
-    """Run the answer cells in a jail and judge every riddle tested by the notebook."""
-    ids = [rid for c in cells if (rid := riddle_of(c))]
+def grade_notebook_cells(cells: list[NotebookNode], *, limits: Limits = DEFAULT,
+                         server: ForkServer | None = None) -> dict[str, RiddleResult]:
+    """Run the answer cells in a jail, each riddle captured at its test cell, and judge
+    every riddle the notebook tests."""
+    for i, c in enumerate(cells, start=1):
+        source = c.get("source", "") if isinstance(c, dict) else None
+        if not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(x, str) for x in source))):
+            why = f"unusable input: cell {i} has no text source ({type(source).__name__})"
+            ids = [rid for cell in cells if isinstance(cell, dict) and (rid := riddle_of(cell))]
+            return {rid: error(RIDDLES[rid], why) for rid in ids}
+    plan = plan_cells(cells, "the notebook's code")
+    ids = list(plan.turns)
     if not ids:
         return {}
-    answers = []
-    for i, c in enumerate(cells, start=1):
-        if c.get("cell_type") == "code" and not is_test_cell(c):
-            source = c.get("source", "")
-            if isinstance(source, list) and all(isinstance(x, str) for x in source):
-                source = "".join(source)
-            if not isinstance(source, str):
-                why = f"unusable input: the source of cell {i} is {type(source).__name__}, not text"
-                return {rid: error(RIDDLES[rid], why) for rid in ids}
-            answers.append(source)
-    run = run_cells(answers, ids, timeout=timeout, cell_timeout=timeout, call_timeout=call_timeout, server=server,
-                    memory=memory)
-    return merge_runs([("the notebook's code", run)], ids, timeout)[0]
+    run = run_cells(plan.cells, ids, timeout=limits.notebook, cell_timeout=limits.cell, call_timeout=limits.call,
+                    memory=limits.memory_bytes, turns=plan.turns, numbers=plan.numbers, server=server)
+    nb = NotebookRun(plan.name, plan.about, plan.definers, run)
+    return merge_runs([nb], ids, limits)[0]
 
 
 def figure_png(result: RiddleResult) -> str | None:
@@ -127,17 +118,21 @@ def shared_launcher() -> ForkServer:
 class RiddleScores(NbGraderPreprocessor):
     """Recompute riddle test cells outside the student's kernel (see module docstring)."""
 
-    timeout = Integer(300, help="Seconds for the whole answer code of one notebook.").tag(config=True)
-    call_timeout = Float(30.0, help="Seconds for each call of a riddle function.").tag(config=True)
+    timeout = Float(DEFAULT.notebook, help=HELP_TEXT["notebook"]).tag(config=True)
+    call_timeout = Float(DEFAULT.call, help=HELP_TEXT["call"]).tag(config=True)
+    memory_gib = Float(DEFAULT.memory_gib, help=HELP_TEXT["memory_gib"]).tag(config=True)
 
-    memory = Float(4.0, help="Memory limit for the notebook as a whole, in GiB.").tag(config=True)
+    @property
+    def limits(self) -> Limits:
+        """The per-cell limit is the one nbgrader's `Execute` uses in the kernel (one value)."""
+        return Limits(cell=execute_timeout(self.config) or self.timeout, notebook=self.timeout,
+                      call=self.call_timeout, memory_gib=self.memory_gib)
 
     def _launcher(self) -> ForkServer:
         return shared_launcher()
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
-        results = grade_notebook_cells(nb.cells, timeout=self.timeout, call_timeout=self.call_timeout,
-                                       server=self._launcher(), memory=int(self.memory * 1024**3))
+        results = grade_notebook_cells(nb.cells, limits=self.limits, server=self._launcher())
         for cell in nb.cells:
             rid = riddle_of(cell)
             if rid is None or rid not in results:

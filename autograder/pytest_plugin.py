@@ -7,8 +7,10 @@ that one answer.  A test fails with the riddle's report as its message (no trace
 a size of `is_even_network` that was never checked is skipped with the reason.  Scores go
 into each test's `user_properties` (so into JUnit XML) and a summary ends the run.
 
-Registered through the `pytest11` entry point.  Without `--submission` it only adds its
-options: importing it loads no torch and no grader.
+With `--submission` nothing else is collected (not the `tests/` of the project pytest runs in),
+and the limits are those of every other front end (`autograder.limits`, flags prefixed
+`--riddles-`).  Registered through the `pytest11` entry point.  Without `--submission` it only
+adds its options: importing it loads no torch and no grader.
 """
 
 from __future__ import annotations
@@ -26,12 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup(GROUP, "grading a riddle notebook (neuron-riddles)")
     group.addoption("--submission", default=None, metavar="PATH",
                     help="grade this notebook, or every notebook under this folder, as one submission")
-    group.addoption("--riddles-timeout", type=float, default=60.0, metavar="SECONDS",
-                    help="seconds per notebook (default 60)")
-    group.addoption("--riddles-call-timeout", type=float, default=20.0, metavar="SECONDS",
-                    help="seconds per call of a riddle function (default 20)")
-    group.addoption("--riddles-memory", type=float, default=4.0, metavar="GIB",
-                    help="memory limit per notebook in GiB (default 4)")
+    from .limits import add_arguments
+
+    add_arguments(group, prefix="riddles-")
     group.addoption("--riddles-full-points", action="store_true",
                     help="a riddle's test passes only with all its points (exact and within the neuron budget)")
 
@@ -45,11 +44,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--submission {path}: no such file or directory")
     if p.is_file() and p.suffix != ".ipynb":
         raise pytest.UsageError(f"--submission {path}: not a notebook (.ipynb) or a folder")
-    timeout, call_timeout, memory = (float(config.getoption(o)) for o in
-                                     ("riddles_timeout", "riddles_call_timeout", "riddles_memory"))
-    if min(timeout, call_timeout, memory) <= 0:
-        raise pytest.UsageError("--riddles-timeout, --riddles-call-timeout and --riddles-memory must be positive")
-    grader = SubmissionGrader(p, timeout, call_timeout, memory, full_points=config.getoption("riddles_full_points"))
+    from .limits import from_arguments
+
+    try:
+        limits = from_arguments(config.getoption, prefix="riddles-")
+    except ValueError as e:
+        raise pytest.UsageError(str(e)) from None
+    grader = SubmissionGrader(p, limits, full_points=config.getoption("riddles_full_points"))
     config.pluginmanager.register(grader, "neuron-riddles-grader")
 
 
@@ -60,13 +61,16 @@ class RiddleFailed(Exception):
 class SubmissionGrader:
     """Grades the submission once, on first need, and hands each test its part."""
 
-    def __init__(self, path: Path, timeout: float, call_timeout: float, memory_gib: float,
-                 full_points: bool = False) -> None:
-        self.path, self.timeout, self.call_timeout, self.full_points = path, timeout, call_timeout, full_points
-        self.memory = int(memory_gib * 1024**3)
+    def __init__(self, path: Path, limits: Any, full_points: bool = False) -> None:
+        self.path, self.limits, self.full_points = path, limits, full_points
         self.wanted: list[str] = []
         self._answer: dict[str, Any] | None = None
         self._failure = ""
+
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool:
+        """With --submission, the run is about the submission only: no test file is collected
+        (not the `tests/` of the repository pytest runs in, nor the student's own)."""
+        return True
 
     @pytest.hookimpl(tryfirst=True)  # before -k / -m deselect, so they apply to our tests too
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
@@ -104,8 +108,8 @@ class SubmissionGrader:
             else:
                 try:
                     self._answer = grade_submission(
-                        self.path.stem or "submission", notebooks, timeout=self.timeout,
-                        call_timeout=self.call_timeout, memory=self.memory, riddles=self.wanted or None)
+                        self.path.stem or "submission", notebooks, limits=self.limits,
+                        riddles=self.wanted or None)
                 except GradingFailed as e:
                     self._failure = f"the grader failed: {e}"
         if self._failure:

@@ -7,7 +7,7 @@ import textwrap
 
 from .result import METHOD_TEXT, Report, RiddleResult
 from .riddles import instances
-from .verify import Counterexample, Verdict
+from .verify import Counterexample, Verdict, exact_text
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "missing": "MISSING"}
 
@@ -20,7 +20,7 @@ def _per_n(r: RiddleResult) -> list[str]:
     if r.riddle.id != "is_even_network" or not r.verdicts:
         return []
     ns = "  n       " + " ".join(f"{v.riddle.n:>3}" for v in r.verdicts)
-    nn = "  neurons " + " ".join(f"{v.neurons:>3}" for v in r.verdicts)
+    nn = "  neurons " + " ".join(f"{neurons_text(v):>3}" for v in r.verdicts)
     lb = "  minimum " + " ".join(f"{v.riddle.lower_bound:>3}" for v in r.verdicts)
     ok = "  exact   " + " ".join(f"{'yes' if v.exact else 'NO':>3}" for v in r.verdicts)
     return [ns, nn, lb, ok]
@@ -41,7 +41,13 @@ def text(report: Report, width: int = 88) -> str:
     title = f"Riddle report{': ' + report.source if report.source else ''}"
     body = "\n\n".join(riddle_text(r, width) for r in report.results)
     total = f"Total: {report.score:g} / {report.max_score:g}"
-    return f"{title}\n{'=' * min(width, len(title))}\n{body}\n\n{total}"
+    tail = ""
+    if report.skipped:
+        tail += f"\nSkipped ({report.skipped_why}): {', '.join(report.skipped)}"
+    if report.notes:
+        tail += "\n\nNotes on running the notebook:\n" + "\n".join(
+            textwrap.fill(n, width, initial_indent="  - ", subsequent_indent="    ") for n in report.notes)
+    return f"{title}\n{'=' * min(width, len(title))}\n{body}\n\n{total}{tail}"
 
 
 def md_escape(s: str) -> str:
@@ -57,7 +63,7 @@ def _counterexample_table(counterexamples: list[Counterexample]) -> list[str]:
         return []
     out = ["", "| input | expected | got |", "|---|---|---|"]
     for c in counterexamples:
-        out.append(f"| {', '.join(map(str, c.input))} | {c.expected:g} | {c.got_text()} |")
+        out.append(f"| {', '.join(map(str, c.input))} | {exact_text(c.expected)} | {c.got_text()} |")
     return out
 
 
@@ -72,7 +78,7 @@ def markdown(r: RiddleResult) -> str:
         out.append("")
         out.append("| n | " + " | ".join(str(v.riddle.n) for v in r.verdicts) + " |")
         out.append("|---|" + "---|" * len(r.verdicts))
-        out.append("| neurons | " + " | ".join(str(v.neurons) for v in r.verdicts) + " |")
+        out.append("| neurons | " + " | ".join(neurons_text(v) for v in r.verdicts) + " |")
         out.append("| minimum | " + " | ".join(str(v.riddle.lower_bound) for v in r.verdicts) + " |")
         out.append("| exact | " + " | ".join("yes" if v.exact else "no" for v in r.verdicts) + " |")
     return "\n".join(out)
@@ -82,8 +88,13 @@ def to_json(report: Report) -> str:
     return json.dumps(report.to_json(), indent=2)
 
 
+def neurons_text(v: Verdict) -> str:
+    """A verdict's neuron count; '–' for a refused network, which is not counted."""
+    return "–" if v.refused else str(v.neurons)
+
+
 def _verdict_line(v: Verdict) -> str:
-    return f"neurons {v.neurons} | proven minimum {v.riddle.lower_bound} | budget {v.riddle.budget}"
+    return f"neurons {neurons_text(v)} | proven minimum {v.riddle.lower_bound} | budget {v.riddle.budget}"
 
 
 def parts(r: RiddleResult) -> list[dict[str, object]]:

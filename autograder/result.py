@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ class RiddleResult:
     score: float
     message: str
     verdicts: list[Verdict] = field(default_factory=list)
+    grid: dict[str, Any] | None = None  # a coarse map of the domain the network fails on (figures)
 
     @property
     def max_score(self) -> float:
@@ -37,7 +39,9 @@ class RiddleResult:
 
     @property
     def neurons(self) -> int | None:
-        return self.main.neurons if self.main else None
+        """The neuron count of the main verdict; None when there is none or it was refused
+        (a refused network is not counted)."""
+        return self.main.neurons if self.main and not self.main.refused else None
 
     @property
     def counterexamples(self) -> list[Counterexample]:
@@ -60,7 +64,7 @@ class RiddleResult:
             "message": self.message,
         }
         if self.riddle.id == "is_even_network":
-            d["per_n"] = [{"n": v.riddle.n, "exact": v.exact, "neurons": v.neurons,
+            d["per_n"] = [{"n": v.riddle.n, "exact": v.exact, "neurons": None if v.refused else v.neurons,
                            "lower_bound": v.riddle.lower_bound, "budget": v.riddle.budget}
                           for v in self.verdicts]
         return d
@@ -85,12 +89,62 @@ def score(riddle: Riddle, verdicts: list[Verdict]) -> RiddleResult:
     refused = next((v for v in verdicts if v.refused), None)
     if refused:
         where = f" (n = {refused.riddle.n})" if refused.riddle.n is not None else ""
-        return RiddleResult(riddle, "fail", 0.0, f"Refused{where}: {refused.refused}.", verdicts)
+        return RiddleResult(riddle, "fail", 0.0, f"Refused{where}: {refusal_text(refused.refused)}.", verdicts)
     if not all(v.exact for v in verdicts):
         return RiddleResult(riddle, "fail", 0.0, _fail_message(riddle, verdicts), verdicts)
     eff = efficiency(verdicts)
     pts = riddle.points.exact + riddle.points.efficiency * eff
     return RiddleResult(riddle, "pass", round(pts, 4), _pass_message(riddle, verdicts, eff), verdicts)
+
+
+def number_text(value: float | None, other: float | None = None) -> str:
+    """A number with enough digits to differ from `other` (1 and 0.99999994 must not both read
+    as 1); '?' for no value."""
+    if value is None:
+        return "?"
+    short = str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.6g}"
+    if other is None or value == other:
+        return short
+    other_short = str(int(other)) if float(other).is_integer() and abs(other) < 1e15 else f"{other:.6g}"
+    return repr(float(value)) if short == other_short and not float(value).is_integer() else short
+
+
+def counterexample_text(c: Counterexample) -> str:
+    """The exact output where it is known (never a rounding that reads as the target)."""
+    return c.text()
+
+
+CONTROL_FLOW = ("data-dependent Python control flow", "cannot be used as inputs to control flow",
+                "Proxy object cannot be iterated")
+
+
+def refusal_text(reason: str) -> str:
+    """A refusal in words a student can act on (the tracer's own wording is not)."""
+    if any(marker in reason for marker in CONTROL_FLOW):
+        m = re.search(r"\bline (\d+)", reason)
+        where = f" (line {m.group(1)})" if m else ""
+        return (f"your forward uses a Python `if`/`for` on the input{where} (control flow that depends on "
+                "the input); a network must compute the "
+                "same operations for every input, so write the choice with ReLUs instead")
+    return reason
+
+
+FLIPPED = {"_parity": "the riddle wants x mod 2: 1 for odd x and 0 for even x, and your network gives the "
+                      "opposite (1 − x mod 2)",
+           "_lt10": "the riddle wants 1 for x < 10 and 0 for x ≥ 10, and your network gives the opposite"}
+
+
+def _flipped(v: Verdict) -> str:
+    """When a 0/1 network is wrong exactly everywhere (its output is 1 − target): say which way
+    round the riddle wants it."""
+    why = FLIPPED.get(getattr(v.riddle.target, "__name__", ""))
+    if not why or not v.counterexamples:
+        return ""
+    if not all(c.got is not None and c.got == 1 - c.expected for c in v.counterexamples):
+        return ""
+    dom = next((d for d in v.riddle.domains if v.checked and d.describe() == v.checked[-1]), None)
+    everywhere = dom is not None and (dom.method == "line" or v.wrong == dom.size)
+    return why if everywhere else ""
 
 
 def _fail_message(riddle: Riddle, verdicts: list[Verdict]) -> str:
@@ -101,14 +155,22 @@ def _fail_message(riddle: Riddle, verdicts: list[Verdict]) -> str:
     count = f" ({'at least ' if v.partial_count else ''}{v.wrong:,} wrong point(s))" if v.wrong else ""
     msg = f"Not {word}{where}: wrong on {dom}{count}"
     if v.counterexamples:
-        msg += "; for example " + "; ".join(c.text() for c in v.counterexamples[:3])
+        msg += "; for example " + "; ".join(counterexample_text(c) for c in v.counterexamples[:3])
     msg += "."
+    flipped = _flipped(v)
+    if flipped:
+        msg += f" Upside down: {flipped}."
     if riddle.rule == "tolerance":
         msg += (f" Every output must be within {float(riddle.tolerance or 0):g} of the target; the "
                 "threshold must sit strictly between 9 and 10 and the slope must be steep.")
     for note in v.notes:
-        msg += f" Note: {note}."
+        msg += f" Note: {clear_note(note)}."
     return msg
+
+
+def clear_note(note: str) -> str:
+    """A note that would contradict itself at six digits ("(1 instead of 1)") says what it means."""
+    return re.sub(r"\((\S+) instead of \1\)", r"(a float within rounding of \1, but not equal to it)", note)
 
 
 METHOD_TEXT = {"enumeration": "enumerating every input", "line": "exact line analysis",
@@ -153,7 +215,7 @@ def _pass_message(riddle: Riddle, verdicts: list[Verdict], eff: float) -> str:
     else:
         msg += f": over budget, efficiency credit {eff:.0%}."
     for note in v.notes:
-        msg += f" Note: {note}."
+        msg += f" Note: {clear_note(note)}."
     return msg
 
 
@@ -163,6 +225,9 @@ class Report:
 
     results: list[RiddleResult]
     source: str = ""
+    notes: list[str] = field(default_factory=list)  # how the notebook ran (cell errors, limits)
+    skipped: list[str] = field(default_factory=list)  # riddles not judged here
+    skipped_why: str = ""
 
     @property
     def score(self) -> float:
@@ -177,8 +242,13 @@ class Report:
         return all(r.status == "pass" for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
-        return {"notebook": self.source, "score": self.score, "max_score": self.max_score,
-                "riddles": [r.to_json() for r in self.results]}
+        d: dict[str, Any] = {"notebook": self.source, "score": self.score, "max_score": self.max_score,
+                             "riddles": [r.to_json() for r in self.results]}
+        if self.skipped:
+            d["skipped"] = {"riddles": self.skipped, "why": self.skipped_why}
+        if self.notes:
+            d["notes"] = self.notes
+        return d
 
     def __repr__(self) -> str:
         return f"Report({self.source!r}: {self.score:g}/{self.max_score:g})"

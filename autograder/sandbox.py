@@ -71,8 +71,9 @@ class ChildRun:
         return f"ChildRun({len(self.captures)} riddles, finished={self.finished}, timed_out={self.timed_out})"
 
 
-def read_code_cells(path: str | Path) -> list[str]:
-    """The code cells of a notebook, or UnusableInput with a one-line reason."""
+def read_cells(path: str | Path) -> list[dict[str, Any]]:
+    """A notebook's cells, each a dict whose code source is text, without following a
+    symlink; UnusableInput with a one-line reason for anything malformed."""
     p = Path(path)
     try:
         raw = read_no_follow(p)
@@ -91,7 +92,6 @@ def read_code_cells(path: str | Path) -> list[str]:
     cells = nb.get("cells")
     if not isinstance(cells, list):
         raise UnusableInput(f"{p} is not a notebook: it has no list of cells")
-    code = []
     for i, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict):
             raise UnusableInput(f"{p} is unusable input: cell {i} is not an object")
@@ -103,8 +103,13 @@ def read_code_cells(path: str | Path) -> list[str]:
         if not isinstance(source, str):
             raise UnusableInput(f"{p} is unusable input: the source of cell {i} is "
                                 f"{type(source).__name__}, not text")
-        code.append(source)
-    return code
+        cell["source"] = source
+    return cells
+
+
+def read_code_cells(path: str | Path) -> list[str]:
+    """The code cells of a notebook, or UnusableInput with a one-line reason."""
+    return [c["source"] for c in read_cells(path) if c.get("cell_type") == "code"]
 
 
 def read_no_follow(path: Path, limit: int = 64 * 1024**2) -> bytes:
@@ -163,19 +168,21 @@ self-checks are skipped, plotting is headless, torch stays single-threaded)."""
 
 def run_cells(cells: list[str], riddles: list[str], *, timeout: float = 120.0,
               cell_timeout: float = 60.0, call_timeout: float = 30.0,
-              memory: int = MEMORY_LIMIT, server: Any = None) -> ChildRun:
-    """Run code cells in a jail of their own and collect their riddle captures.  Starts a
-    fork server for the one run unless a running one (`server`) is given."""
+              memory: int = MEMORY_LIMIT, turns: dict[str, int] | None = None,
+              numbers: list[int] | None = None, server: Any = None) -> ChildRun:
+    """Run code cells in a jail of their own and collect their riddle captures (each riddle
+    at its turn: see `autograder.plan`; `turns` and `numbers` are passed to the child as is).
+    Starts a fork server for the one run unless a running one (`server`) is given."""
     from .forkserver import ForkServer
 
     start = time.monotonic()
+    limits = dict(timeout=timeout, cell_timeout=cell_timeout, call_timeout=call_timeout, memory=memory,
+                  turns=turns or {}, numbers=numbers)
     if server is not None:
-        run = server.run(cells, riddles, timeout=timeout, cell_timeout=cell_timeout,
-                         call_timeout=call_timeout, memory=memory)
+        run = server.run(cells, riddles, **limits)
     else:
         with ForkServer() as own:
-            run = own.run(cells, riddles, timeout=timeout, cell_timeout=cell_timeout,
-                          call_timeout=call_timeout, memory=memory)
+            run = own.run(cells, riddles, **limits)
     run.seconds = time.monotonic() - start
     return run
 

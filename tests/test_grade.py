@@ -113,8 +113,8 @@ def test_hostile_or_broken_submissions_get_zero_for_what_they_broke_with_a_reaso
     if student in expected_full:  # the error is confined to one cell; the rest is graded
         assert report["score"] == expected_full[student], report
         return
-    if student in ("os_exit", "kill_self"):  # the process dies before its riddles are captured
-        assert report["score"] == 0
+    if student in ("os_exit", "kill_self"):  # the process dies after its riddles were captured: they count
+        assert report["score"] == FULL
         assert any("ended early" in n for n in report["notes"]), report["notes"]
         return
     assert report["score"] == 0, report
@@ -122,7 +122,8 @@ def test_hostile_or_broken_submissions_get_zero_for_what_they_broke_with_a_reaso
         assert r["message"], r
     text = json.dumps(report)
     reasons = {
-        "loop": "stopped after", "sleepy": "stopped after", "fork_bomb": "stopped after",
+        "loop": "stopped at the whole-notebook limit of 20 s", "sleepy": "stopped at the whole-notebook limit",
+        "fork_bomb": "stopped at the whole-notebook limit",
         "huge_network": "parameters", "nan_weights": "NaN", "inf_weights": "infinite",
         "patcher": "not defined", "snoop": "", "fake_report": "", "missing_functions": "not defined",
         "malformed_json": "not a readable notebook", "binary_junk": "not UTF-8",

@@ -91,7 +91,22 @@ def test_a_notebook_that_hangs_or_crashes_fails_with_the_reason(pytester: pytest
     result = run(pytester, "--submission", str(nb), "--riddles-timeout", "5", "-k", "lt10_relu or min_network")
     result.assert_outcomes(failed=2, deselected=N_TESTS - 2)
     # the riddles were never defined; the notes say the notebook was stopped at the limit
-    assert "hang.ipynb: stopped after 5 s" in result.stdout.str()
+    assert "hang.ipynb: stopped at the whole-notebook limit of 5 s" in result.stdout.str()
+
+
+def test_inside_a_project_only_the_submission_is_collected_and_passes_under_W_error(pytester: pytest.Pytester) -> None:
+    """Run from a repository with its own tests and `filterwarnings = error` (like this one):
+    --submission collects the submission only, and a right notebook passes with warnings as
+    errors (no unclosed pipes left by the grader)."""
+    pytester.makeini("[pytest]\ntestpaths = tests\nfilterwarnings =\n    error\n")
+    tests = pytester.mkpydir("tests")
+    (tests / "test_project.py").write_text("def test_project():\n    raise AssertionError('must not run')\n")
+    sub = make_submission(RELEASE, pytester.path / "work", ANSWERS)
+    result = run(pytester, "--submission", str(sub), "-W", "error")
+    result.assert_outcomes(passed=N_TESTS)
+    assert "test_project" not in result.stdout.str()
+    collected = run(pytester, "--submission", str(sub), "--collect-only", "-q").stdout.str()
+    assert f"{N_TESTS} tests collected" in collected and "test_project" not in collected
 
 
 def test_bad_usage_is_one_clear_line(pytester: pytest.Pytester, tmp_path: Path) -> None:
