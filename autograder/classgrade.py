@@ -276,7 +276,10 @@ def _grade_locked(subs: list[Submission], path: Path, out: Path, *, jobs: int | 
                   force: bool, gradebook: bool, progress: bool, start: float) -> ClassResult:
     store = ResultStore(out / "results.sqlite")
     known = store.fingerprints()
-    todo = [s for s in subs if force or known.get(s.student) != s.fingerprint]
+    # A saved result is reused only for the same files graded under the same limits.
+    limits_key = hashlib.sha256(json.dumps(limits.to_json(), sort_keys=True).encode()).hexdigest()[:12]
+    key = {s.student: f"{s.fingerprint}:{limits_key}" for s in subs}
+    todo = [s for s in subs if force or known.get(s.student) != key[s.student]]
     result = ClassResult(skipped=[s.student for s in subs if s not in todo])
     bar = Progress(len(todo)) if progress and todo else None
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -303,7 +306,7 @@ def _grade_locked(subs: list[Submission], path: Path, out: Path, *, jobs: int | 
                     continue
                 try:
                     answer, seconds = fut.result()
-                    store.save(sub.student, sub.fingerprint, answer, seconds)
+                    store.save(sub.student, key[sub.student], answer, seconds)
                 except GradingFailed as e:
                     result.failed[sub.student] = str(e)
                 except StoreError as e:  # disk full or a damaged store: keep what is saved, stop
