@@ -43,15 +43,34 @@ from .riddles import Domain, Riddle
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 
+# The torch functions a captured network is made of (capture.py's vocabulary and its refusals).
+# Only these are watched: torch itself rebinds some other attributes lazily (torch._dynamo wraps
+# torch.manual_seed when it is first imported, for one), which is nobody's trick.
+_WATCHED = (
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg", "negative",
+    "relu", "relu_", "sigmoid", "sigmoid_", "clamp", "clip", "clamp_min", "clamp_", "matmul", "mm",
+    "cat", "concat", "concatenate", "stack", "hstack", "unbind", "split", "chunk", "reshape",
+    "flatten", "squeeze", "unsqueeze", "permute", "transpose", "t", "narrow", "select", "movedim",
+    "moveaxis", "swapaxes", "swapdims", "flip", "roll", "tile", "index_select", "unflatten",
+    "remainder", "fmod", "abs", "absolute", "sign", "round", "floor", "ceil", "trunc", "floor_divide",
+    "min", "max", "minimum", "maximum", "amin", "amax", "where", "fmin", "fmax", "heaviside",
+    "lt", "gt", "le", "ge", "eq", "ne", "linear", "rsub", "tensor", "as_tensor", "zeros", "ones",
+    "zeros_like", "ones_like", "full", "arange",
+)
+
+
 def _snapshot() -> dict[str, Any]:
-    """Every public torch function, tensor method and operator, and the module machinery the
+    """The torch functions, tensor methods and operators, and the module machinery the
     capture relies on, as they were when the grader's package was imported."""
     found: dict[str, Any] = {}
-    for prefix, owner in (("torch", torch), ("torch.nn.functional", F), ("torch.Tensor", torch.Tensor),
-                          ("nn.Module", nn.Module)):
-        for name in dir(owner):
-            if owner is torch and name.startswith("_"):
-                continue
+    tensor_names = [n for n in dir(torch.Tensor) if n.startswith("__")] + list(_WATCHED) + [
+        "view", "view_as", "reshape_as", "expand", "expand_as", "repeat", "contiguous", "clone",
+        "detach", "float", "double", "half", "bfloat16", "to", "type", "type_as", "size", "dim",
+        "numel", "item", "tolist", "numpy", "add_", "sub_", "mul_", "div_"]
+    groups = (("torch", torch, _WATCHED), ("torch.nn.functional", F, [n for n in dir(F) if not n.startswith("_")]),
+              ("torch.Tensor", torch.Tensor, tensor_names), ("nn.Module", nn.Module, dir(nn.Module)))
+    for prefix, owner, names in groups:
+        for name in names:
             try:
                 value = getattr(owner, name)
                 stable = getattr(owner, name) is value  # __dict__ and the like are made anew
@@ -355,7 +374,8 @@ def _agrees_with_description(net: Network, pts: np.ndarray, ys: np.ndarray) -> N
     type: a network that runs differently under another batch size, grad mode, thread count
     or call count than when it was captured is refused."""
     ours, tol = float_forward(net, pts.astype(np.float64))
-    bad = ~((np.abs(ours - ys) <= tol) | (np.isnan(ours) & np.isnan(ys)))
+    with np.errstate(invalid="ignore"):
+        bad = ~((ours == ys) | (np.abs(ours - ys) <= tol) | (np.isnan(ours) & np.isnan(ys)))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         x = ", ".join(str(int(v)) for v in pts[i])

@@ -158,7 +158,7 @@ def test_rerun_skips_graded_and_regrades_changed_notebooks(graded, tmp_path: Pat
     nb = nbformat.read(cls / "missing_functions.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(REFERENCE))
     nbformat.write(nb, cls / "missing_functions.ipynb")
-    proc = _run(str(cls), "--out", str(out), "--jobs", "2", "--timeout", "20", "--call-timeout", "5")
+    proc = _run(str(cls), "--out", str(out), "--jobs", "2", "--timeout", "20", "--call-timeout", "5", "--memory", "3")
     assert "graded 1, already graded" in proc.stdout
     assert float(_grades(out)["missing_functions"]["total"]) == FULL
 
