@@ -74,11 +74,10 @@ def capture_riddle(riddle: Riddle, fn: Any, call_timeout: float = CALL_TIMEOUT) 
         try:
             with time_limit(call_timeout):
                 module = fn(inst.n) if inst.n is not None else fn()
-                with threads(2):
+                with threads(1):  # the same in every front end (a forked jail must never start more)
                     net = capture(module, inst.arity, samples)
-                entry["network"] = net.to_json()
-                entry["outputs"] = forward_outputs(module, inst.arity, samples)
-                with threads(1):
+                    entry["network"] = net.to_json()
+                    entry["outputs"] = forward_outputs(module, inst.arity, samples)
                     entry["sweep"] = forward_sweep(module, inst, net)
                     single_rows(module, inst, net)
         except NotImplementedError:

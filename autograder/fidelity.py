@@ -339,9 +339,9 @@ def forward_sweep(module: nn.Module, riddle: Riddle, net: Network) -> list[dict[
 
 @contextmanager
 def threads(count: int) -> Iterator[None]:
-    """Run the student's module with `count` torch threads.  Every front end captures with two
-    and sweeps with one (the fastest for tiny ops on many rows, and polite to neighbours): a
-    network that behaves only under one setting differs between the two and is refused."""
+    """Run the student's module with `count` torch threads.  Every front end runs it with one:
+    the fastest for tiny ops on many rows, polite to neighbours, the same everywhere (one
+    notebook, one score), and safe in a forked jail, where starting a thread pool can hang."""
     before = torch.get_num_threads()
     torch.set_num_threads(count)
     try:

@@ -420,9 +420,9 @@ def test_does_riddles_check_give_the_same_verdicts_with_places(tmp_path: Path) -
 
 
 # ---- networks that notice how they are called ------------------------------------------------------
-class HonestOnlyOnOneThread(nn.Module):
+class HonestUnderInferenceMode(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return lt10(x) if torch.get_num_threads() == 1 else (lt10(x) + 3e8) - 3e8
+        return lt10(x) if torch.is_inference_mode_enabled() else (lt10(x) + 3e8) - 3e8
 
 
 class HonestAfterThreeCalls(nn.Module):
@@ -465,7 +465,7 @@ class FoldThenGuard(nn.Module):
 
 
 def test_is_a_network_that_behaves_only_when_graded_caught() -> None:
-    for make in (lambda: HonestOnlyOnOneThread(), lambda: HonestAfterThreeCalls(), lambda: WrongForOneInput()):
+    for make in (lambda: HonestUnderInferenceMode(), lambda: HonestAfterThreeCalls(), lambda: WrongForOneInput()):
         r = checked(make, "lt10_relu")
         assert r.status == "fail" and r.score == 0, r.message
     r = checked(lambda n: RoundsNearThreeBillion(n), "is_even_network")
