@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from nbformat import NotebookNode
 
+from autograder.limits import Limits
 from autograder.riddles import RIDDLES
 
 from .conftest import make_notebook, riddles_cli
@@ -53,7 +54,7 @@ def test_the_nbgrader_preprocessor_runs_a_notebook_jailed(tmp_path: Path) -> Non
     test_cell = NotebookNode(cell_type="code", source="", metadata=NotebookNode(
         nbgrader=NotebookNode(grade=True, solution=False, grade_id="test_lt10_relu", points=3)))
     cells = [NotebookNode(cell_type="code", source=c, metadata=NotebookNode()) for c in _probe_cells(tmp_path)]
-    result = grade_notebook_cells([*cells, test_cell], timeout=60, call_timeout=10)["lt10_relu"]
+    result = grade_notebook_cells([*cells, test_cell], limits=Limits(notebook=60, cell=60, call=10))["lt10_relu"]
     assert result.score == RIDDLES["lt10_relu"].points.total, result.message
     time.sleep(4)
     assert not (tmp_path / "orphan").exists()

@@ -133,7 +133,9 @@ def test_nbgrader_preprocessor_says_unusable_input_for_a_null_source() -> None:
     test_cell = NotebookNode(cell_type="code", source="", metadata=NotebookNode(
         nbgrader=NotebookNode(grade=True, solution=False, grade_id="test_lt10_relu", points=3)))
     cells = [NotebookNode(cell_type="code", source=None, metadata=NotebookNode()), test_cell]
-    results = grade_notebook_cells(cells, timeout=30, call_timeout=10)
+    from autograder.limits import Limits
+
+    results = grade_notebook_cells(cells, limits=Limits(notebook=30, cell=30, call=10))
     assert results["lt10_relu"].score == 0 and "unusable input" in results["lt10_relu"].message
 
 
