@@ -141,6 +141,16 @@ Row = dict[int, Fraction]  # a linear functional on the sources: column -> coeff
 RANK_CAP = 200
 
 
+def _subtract(v: Row, c: Fraction, b: Row) -> None:
+    """v -= c·b in place, keeping only nonzero entries."""
+    for col, bc in b.items():
+        nv = v.get(col, Fraction(0)) - c * bc
+        if nv:
+            v[col] = nv
+        else:
+            v.pop(col, None)
+
+
 def _reduce(rows: list[Row]) -> list[tuple[int, Row]]:
     """A fully reduced basis of the rows' span: (pivot, row) with row[pivot] = 1 and every
     other basis row 0 at that pivot.  Then any v in the span is sum(v[pivot_k] * row_k)."""
@@ -150,12 +160,7 @@ def _reduce(rows: list[Row]) -> list[tuple[int, Row]]:
         for piv, b in basis:
             c = v.get(piv)
             if c:
-                for col, bc in b.items():
-                    nv = v.get(col, Fraction(0)) - c * bc
-                    if nv:
-                        v[col] = nv
-                    else:
-                        v.pop(col, None)
+                _subtract(v, c, b)
         if not v:
             continue
         piv = max(v)
@@ -165,12 +170,7 @@ def _reduce(rows: list[Row]) -> list[tuple[int, Row]]:
             c = b.get(piv)
             if c:
                 nb = dict(b)
-                for col, vc in v.items():
-                    nv = nb.get(col, Fraction(0)) - c * vc
-                    if nv:
-                        nb[col] = nv
-                    else:
-                        nb.pop(col, None)
+                _subtract(nb, c, v)
                 basis[k] = (p2, nb)
         basis.append((piv, v))
     return basis
