@@ -129,22 +129,13 @@ def refusal_text(reason: str) -> str:
     return reason
 
 
-FLIPPED = {"_parity": "the riddle wants x mod 2: 1 for odd x and 0 for even x, and your network gives the "
-                      "opposite (1 − x mod 2)",
-           "_lt10": "the riddle wants 1 for x < 10 and 0 for x ≥ 10, and your network gives the opposite"}
-
-
 def _flipped(v: Verdict) -> str:
-    """When a 0/1 network is wrong exactly everywhere (its output is 1 − target): say which way
-    round the riddle wants it."""
-    why = FLIPPED.get(getattr(v.riddle.target, "__name__", ""))
-    if not why or not v.counterexamples:
+    """When a 0/1 network is wrong exactly everywhere on the public inputs (its output is
+    1 − target): say which way round the riddle wants it."""
+    if not v.upside_down:
         return ""
-    if not all(c.got is not None and c.got == 1 - c.expected for c in v.counterexamples):
-        return ""
-    dom = next((d for d in v.riddle.domains if v.checked and d.describe() == v.checked[-1]), None)
-    everywhere = dom is not None and (dom.method == "line" or v.wrong == dom.size)
-    return why if everywhere else ""
+    wants = v.riddle.target_text.removeprefix("exactly ")
+    return f"the riddle wants {wants}, and on every public input your network gives the opposite (1 − that)"
 
 
 def _fail_message(riddle: Riddle, verdicts: list[Verdict]) -> str:

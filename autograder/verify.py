@@ -81,6 +81,7 @@ class Verdict:
     partial_count: bool = False  # `wrong` counts only the first part of a huge domain
     run_fails: bool = False  # the network's own forward pass got some swept input wrong
     methods: set[str] = field(default_factory=set)  # how it was decided: "line", "enumeration", "regions"
+    upside_down: bool = False  # a 0/1 target, and the network gives 1 − target on every public input
 
     def __repr__(self) -> str:
         state = "refused" if self.refused else "exact" if self.exact else "not exact"
@@ -355,6 +356,13 @@ def _apply_sweep(riddle: Riddle, net: Network, v: Verdict, sweep: list[dict[str,
                    "a trick that only works while traced); a pass needs both")
 
 
+def _upside_down(riddle: Riddle, points: list[list[int]], exact: list[Fraction]) -> bool:
+    """True when the target is 0/1 and the exact output is 1 − target on every given point:
+    the student swapped the two answers, which deserves its own sentence."""
+    want = [int(riddle.target(*p)) for p in points]
+    return set(want) == {0, 1} and all(y == 1 - t for y, t in zip(exact, want))
+
+
 def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None) -> Verdict:
     """The verdict on `net` for one riddle instance.  `outputs` (untrusted) are the
     candidate's own float outputs on `public_samples(riddle)`, used to check the capture
@@ -406,6 +414,7 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None)
         public = riddle.domains[0]
         if public.size <= 20_000 and not v.refused:
             v.public_values = [safe_float(f) for f in exact_vals[: public.size]]
+            v.upside_down = not v.exact and _upside_down(riddle, samples[: public.size], exact_vals)
         if outputs is not None and not isinstance(swept, str):
             _apply_sweep(riddle, net, v, _with_public_run(riddle, swept, samples, outputs))
         if outputs is not None:
