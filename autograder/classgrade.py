@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import __version__
+from .answer import Answer, MalformedAnswer
 from .forkserver import ForkServer, WorkerCrashed
 from .riddles import RIDDLES
 from .limits import Limits
@@ -30,7 +31,6 @@ from .sandbox import UnusableInput, printable, read_no_follow
 from .store import ResultStore, StoreError
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
-MAX_NOTEBOOKS = 20  # per student; each may run for the whole per-notebook timeout
 
 
 class GradingFailed(Exception):
@@ -143,11 +143,11 @@ def discover(path: Path) -> list[Submission]:
     return subs
 
 
-def build_request(sub: Submission, limits: Limits, riddles: list[str] | None = None,
-                  max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
+def build_request(sub: Submission, limits: Limits, riddles: list[str] | None = None) -> dict[str, Any]:
     """The plain-JSON request a grading worker answers: each notebook's plan (code cells, the
     turns of its riddles, what it is about; see `plan.py`) and the limits."""
     notebooks: list[dict[str, Any]] = []
+    max_notebooks = limits.notebooks
     for nb in sub.notebooks[:max_notebooks]:
         name = display_name(nb.name)
         try:
@@ -171,9 +171,9 @@ def build_request(sub: Submission, limits: Limits, riddles: list[str] | None = N
             **limit_fields(limits)}
 
 
-def _graded(server: ForkServer, request: dict[str, Any]) -> dict[str, Any]:
+def _graded(server: ForkServer, request: dict[str, Any]) -> Answer:
     """The worker's answer to one request: one retry on a fresh worker if it crashed, and
-    GradingFailed unless a report came back."""
+    GradingFailed unless a well-formed report came back."""
     try:
         answer = server.grade(request)
     except WorkerCrashed:
@@ -183,15 +183,18 @@ def _graded(server: ForkServer, request: dict[str, Any]) -> dict[str, Any]:
             raise GradingFailed(str(e)) from None
     if "failure" in answer or "report" not in answer:
         raise GradingFailed(str(answer.get("failure", "the grading worker sent no report")))
-    return answer
+    try:
+        return Answer.from_json(answer)
+    except MalformedAnswer as e:
+        raise GradingFailed(f"the grading worker sent a malformed answer ({e})") from None
 
 
 def grade_submission(student: str, notebooks: list[Path], *, limits: Limits = Limits(),
-                     riddles: list[str] | None = None, max_notebooks: int = MAX_NOTEBOOKS) -> dict[str, Any]:
+                     riddles: list[str] | None = None) -> Answer:
     """Grade one student's notebooks exactly as `riddles grade` grades each student (a fork-server
     worker, one jailed child per notebook).  Gradescope's run_autograder and the pytest plugin
-    call this.  Returns the worker's plain-JSON answer; GradingFailed if the grader broke."""
-    request = build_request(Submission(student, notebooks), limits, riddles, max_notebooks)
+    call this.  Returns the worker's answer; GradingFailed if the grader broke."""
+    request = build_request(Submission(student, notebooks), limits, riddles)
     server = ForkServer()
     try:
         return _graded(server, request)
@@ -287,7 +290,7 @@ def _grade_locked(subs: list[Submission], path: Path, out: Path, *, jobs: int | 
     servers: list[ForkServer] = []
     halted = threading.Event()
 
-    def work(sub: Submission) -> tuple[dict[str, Any], float]:
+    def work(sub: Submission) -> tuple[Answer, float]:
         if halted.is_set():
             raise StoreError("not graded: the store failed")
         if not hasattr(local, "server"):

@@ -43,7 +43,8 @@ def check_notebook(path: str, *, riddles: list[str] | None = None, limits: Limit
 
 
 def _limits(args: argparse.Namespace) -> Limits:
-    return limits_mod.from_arguments(lambda dest: getattr(args, dest))
+    names = tuple(n for n, flag in limits_mod.FLAGS.items() if hasattr(args, flag.replace("-", "_")))
+    return limits_mod.from_arguments(lambda dest: getattr(args, dest), names=names)
 
 
 def grade_command(args: argparse.Namespace) -> int:
@@ -104,10 +105,8 @@ def gradescope_command(args: argparse.Namespace) -> int:
         return 0
     try:
         limits = _limits(args)
-        config = gradescope.GradescopeConfig(
-            timeout=limits.notebook, cell_timeout=limits.cell, call_timeout=limits.call, memory_gib=limits.memory_gib,
-            max_notebooks=args.max_notebooks, visibility=args.visibility, torch=args.torch,
-            torch_index=args.torch_index)
+        config = gradescope.GradescopeConfig(limits=limits, visibility=args.visibility, torch=args.torch,
+                                             torch_index=args.torch_index)
         out = gradescope.build_bundle(Path(args.out), config)
     except (ValueError, OSError) as e:
         print(f"riddles: error: {e}", file=sys.stderr)
@@ -222,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--html", default=None, metavar="FILE", help="also write the scoreboard as an HTML page")
     p.add_argument("--riddle", action="append", choices=list(RIDDLES), help="check only this riddle (repeatable)")
-    limits_mod.add_arguments(p)
+    limits_mod.add_arguments(p, names=limits_mod.PER_NOTEBOOK)
     g = sub.add_parser("grade", help="grade a class: an nbgrader course tree or a folder of notebooks")
     g.add_argument("path")
     g.add_argument("--jobs", type=int, default=None, help="parallel workers (default: the number of cores)")
@@ -238,7 +237,6 @@ def main(argv: list[str] | None = None) -> int:
     b = gsub.add_parser("build", help="write the autograder zip to upload to Gradescope")
     b.add_argument("--out", default="autograder.zip", help="where to write the zip (default autograder.zip)")
     limits_mod.add_arguments(b)
-    b.add_argument("--max-notebooks", type=int, default=5, help="notebooks graded per submission (default 5)")
     b.add_argument("--visibility", default="visible", choices=["visible", "after_due_date", "after_published", "hidden"],
                    help="when students see each riddle's result (default visible)")
     b.add_argument("--torch", default="torch", help="torch requirement setup.sh installs (default: torch)")

@@ -19,7 +19,7 @@ Ops (``args`` are indices of earlier ops):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -68,7 +68,6 @@ class Network:
     ops: list[Op]
     dtype: str = "float32"
     arity: int = 1
-    notes: list[str] = field(default_factory=list)
 
     @property
     def output(self) -> int:
@@ -113,7 +112,7 @@ class Network:
             elif op.op == "gather":
                 d["index"] = arr(op.index)
             ops.append(d)
-        return {"dtype": self.dtype, "arity": self.arity, "ops": ops, "notes": self.notes}
+        return {"dtype": self.dtype, "arity": self.arity, "ops": ops}
 
 
 def _floats(value: Any, what: str) -> np.ndarray:
@@ -215,5 +214,4 @@ def from_json(data: Any) -> Network:
         raise DescriptionError(
             f"the network returns shape (batch, {', '.join(map(str, ops[-1].shape))}); "
             "it must return (batch, 1) or (batch,)")
-    notes = [str(n)[:500] for n in data.get("notes", [])][:20] if isinstance(data.get("notes"), list) else []
-    return Network(ops, dtype=dtype, arity=arity, notes=notes)
+    return Network(ops, dtype=dtype, arity=arity)

@@ -356,7 +356,7 @@ def grade_request(launcher: Launcher, request: dict[str, Any]) -> dict[str, Any]
                             cell_timeout=float(req["cell_timeout"]), call_timeout=float(req["call_timeout"]),
                             memory=int(req["memory"]), turns=req.get("turns") or {}, numbers=req.get("numbers"))
 
-    return judge_request(request, run_one)
+    return judge_request(request, run_one).to_json()
 
 
 def answer(launcher: Launcher, request: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .answer import Answer
 from .limits import DEFAULT, Limits
 from .report import md_escape
 from .riddles import RIDDLES
@@ -39,32 +40,18 @@ ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed, so the same inputs build the same byt
 class GradescopeConfig:
     """Settings chosen when the bundle is built; stored in the bundle as JSON."""
 
-    timeout: float = DEFAULT.notebook  # seconds per notebook
-    cell_timeout: float = DEFAULT.cell  # seconds per code cell (a slower cell is interrupted, the run goes on)
-    call_timeout: float = DEFAULT.call  # seconds per call of a riddle function
-    memory_gib: float = DEFAULT.memory_gib  # memory limit per notebook
-    max_notebooks: int = 5  # graded per submission (more are named in a note, not run)
+    limits: Limits = DEFAULT  # the one set of limits (autograder/limits.py)
     visibility: str = "visible"  # of each riddle's test result
     torch: str = "torch"  # what setup.sh installs for torch ...
     torch_index: str = "https://download.pytorch.org/whl/cpu"  # ... and from where ("" = PyPI)
 
     def __post_init__(self) -> None:
-        numbers = (self.timeout, self.cell_timeout, self.call_timeout, self.memory_gib)
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
-            raise ValueError("timeout, cell_timeout, call_timeout and memory_gib must be numbers")
-        if not isinstance(self.max_notebooks, int) or isinstance(self.max_notebooks, bool):
-            raise ValueError("max_notebooks must be a whole number")
+        if not isinstance(self.limits, Limits):
+            raise ValueError("limits must be Limits")
         if not (isinstance(self.torch, str) and self.torch and isinstance(self.torch_index, str)):
             raise ValueError("torch must be a requirement and torch_index a URL or empty")
-        if not (min(numbers) > 0 and self.max_notebooks > 0):
-            raise ValueError("timeout, cell_timeout, call_timeout, memory_gib and max_notebooks must be positive")
         if self.visibility not in VISIBILITIES:
             raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
-
-    @property
-    def limits(self) -> Limits:
-        return Limits(cell=self.cell_timeout, notebook=self.timeout, call=self.call_timeout,
-                      memory_gib=self.memory_gib)
 
     @classmethod
     def from_json(cls, data: Any) -> GradescopeConfig:
@@ -74,7 +61,10 @@ class GradescopeConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
-        return cls(**data)
+        return cls(**{**data, "limits": Limits.from_json(data.get("limits", {}))})
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "limits": self.limits.to_json()}
 
 
 # ---- building the bundle ---------------------------------------------------------------------
@@ -131,7 +121,7 @@ def build_bundle(out: Path, config: GradescopeConfig) -> Path:
     with zipfile.ZipFile(tmp, "w") as zf:
         _add(zf, "setup.sh", (BUNDLE_FILES / "setup.sh").read_bytes(), executable=True)
         _add(zf, "run_autograder", (BUNDLE_FILES / "run_autograder").read_bytes(), executable=True)
-        _add(zf, CONFIG_NAME, (json.dumps(asdict(config), indent=2) + "\n").encode())
+        _add(zf, CONFIG_NAME, (json.dumps(config.to_json(), indent=2) + "\n").encode())
         _add(zf, "package/pyproject.toml", bundle_pyproject().encode())
         _add(zf, "package/README.md", b"neuron-riddles, as shipped in a Gradescope autograder bundle.\n")
         for p in package_files():
@@ -149,35 +139,32 @@ def _test(name: str, number: str, score: float, max_score: float, passed: bool, 
             "visibility": visibility}
 
 
-def results_json(answer: dict[str, Any], *, notebooks: list[str], seconds: float,
+def results_json(answer: Answer, *, notebooks: list[str], seconds: float,
                  config: GradescopeConfig) -> dict[str, Any]:
     """results.json from a grading worker's answer: one test per riddle, then one per graded
     part (each n of is_even_network; worth no points of its own, its riddle holds them)."""
-    report, rendered = answer["report"], answer["rendered"]
     tests: list[dict[str, Any]] = []
     rows = ["| riddle | result | points |", "|---|---|---|"]
-    for i, r in enumerate(report["riddles"], start=1):
-        rid = r["id"]
-        tests.append(_test(f"{rid}: {RIDDLES[rid].title}", str(i), r["score"], r["max_score"],
-                           r["status"] == "pass", rendered[rid]["markdown"], config.visibility))
-        for part in rendered[rid]["parts"]:
-            word = {"pass": "exact", "fail": "not exact", "unchecked": "not checked"}[part["status"]]
-            tests.append(_test(f"{rid}, n = {part['n']}: {word} (no points of its own; see {rid})",
-                               f"{i}.{part['n']}", 0.0, 0.0, part["status"] == "pass", part["markdown"],
+    for i, r in enumerate(answer.riddles, start=1):
+        tests.append(_test(f"{r.id}: {RIDDLES[r.id].title}", str(i), r.score, r.max_score,
+                           r.passed, r.markdown, config.visibility))
+        for part in r.parts:
+            word = {"pass": "exact", "fail": "not exact", "unchecked": "not checked"}[part.status]
+            tests.append(_test(f"{r.id}, n = {part.n}: {word} (no points of its own; see {r.id})",
+                               f"{i}.{part.n}", 0.0, 0.0, part.status == "pass", part.markdown,
                                config.visibility))
-        rows.append(f"| {rid} | {r['status']} | {r['score']:g} / {r['max_score']:g} |")
-    lines = [f"**Riddles: {report['score']:g} / {report['max_score']:g} points.** Every network is "
+        rows.append(f"| {r.id} | {r.status} | {r.score:g} / {r.max_score:g} |")
+    lines = [f"**Riddles: {answer.score:g} / {answer.max_score:g} points.** Every network is "
              "judged on the function its weights define, exactly, on the whole graded domain."]
     if notebooks:
         lines += ["", "Graded notebook(s): " + ", ".join(md_escape(n) for n in notebooks) + "."]
     lines += ["", *rows]
-    notes = list(answer.get("notes", []))
-    if notes:
-        lines += ["", "**Notes on running your notebook(s):**", ""] + [f"- {md_escape(n)}" for n in notes]
-    return {"score": report["score"], "execution_time": round(seconds, 1), "output": "\n".join(lines),
+    if answer.notes:
+        lines += ["", "**Notes on running your notebook(s):**", ""] + [f"- {md_escape(n)}" for n in answer.notes]
+    return {"score": answer.score, "execution_time": round(seconds, 1), "output": "\n".join(lines),
             "output_format": "md", "test_output_format": "md", "test_name_format": "text",
             "stdout_visibility": "hidden",
-            "extra_data": {"neuron_riddles": __version__, "notebooks": notebooks, "max_score": report["max_score"]},
+            "extra_data": {"neuron_riddles": __version__, "notebooks": notebooks, "max_score": answer.max_score},
             "tests": tests}
 
 
@@ -211,10 +198,9 @@ def run(root: Path, config_path: Path | None = None) -> dict[str, Any]:
     submission = root / "submission"
     try:
         notebooks = find_notebooks(submission) if submission.is_dir() else []
-        names = [p.relative_to(submission).as_posix() for p in notebooks][:config.max_notebooks]
+        names = [p.relative_to(submission).as_posix() for p in notebooks][:config.limits.notebooks]
         if notebooks:
-            answer = grade_submission("submission", notebooks, limits=config.limits,
-                                      max_notebooks=config.max_notebooks)
+            answer = grade_submission("submission", notebooks, limits=config.limits)
         else:
             seen = sorted(p.relative_to(submission).as_posix() for p in submission.rglob("*") if p.is_file()) \
                 if submission.is_dir() else []

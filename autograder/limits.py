@@ -27,19 +27,23 @@ class Limits:
     """Seconds for each call of a riddle function (building one network)."""
     memory_gib: float = 4.0
     """Memory for the notebook's process, in GiB."""
+    notebooks: int = 5
+    """Notebooks graded per submission (in path order); any more are named in a note, not run."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"the {f.name} limit must be a positive number, not {value!r}")
+            kinds = int if f.name == "notebooks" else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+                what = "a positive whole number" if f.name == "notebooks" else "a positive number"
+                raise ValueError(f"the {f.name} limit must be {what}, not {value!r}")
 
     @property
     def memory_bytes(self) -> int:
         return int(self.memory_gib * 1024**3)
 
-    def to_json(self) -> dict[str, float]:
-        return {k: float(v) for k, v in asdict(self).items()}
+    def to_json(self) -> dict[str, float | int]:
+        return {k: v if k == "notebooks" else float(v) for k, v in asdict(self).items()}
 
     @classmethod
     def from_json(cls, data: Any) -> Limits:
@@ -58,38 +62,50 @@ class Limits:
 
     def __repr__(self) -> str:
         return (f"Limits(cell {self.cell:g} s, notebook {self.notebook:g} s, call {self.call:g} s, "
-                f"memory {self.memory_gib:g} GiB)")
+                f"memory {self.memory_gib:g} GiB, {self.notebooks} notebooks)")
 
 
 DEFAULT = Limits()
 
 # Flag names, shared by `riddles check`, `riddles grade`, `riddles gradescope build` and (with a
 # `riddles-` prefix) the pytest plugin.
-FLAGS = {"cell": "cell-timeout", "notebook": "timeout", "call": "call-timeout", "memory_gib": "memory"}
+FLAGS = {"cell": "cell-timeout", "notebook": "timeout", "call": "call-timeout", "memory_gib": "memory",
+         "notebooks": "max-notebooks"}
 HELP_TEXT = {
     "cell": "seconds per code cell; a slower cell is interrupted and the run goes on",
     "notebook": "seconds for the whole notebook",
     "call": "seconds per call of a riddle function",
     "memory_gib": "memory limit per notebook in GiB",
+    "notebooks": "notebooks graded per submission; more are named in a note, not run",
 }
+METAVAR = {"memory_gib": "GIB", "notebooks": "COUNT"}
 
 
-def add_arguments(parser: Any, prefix: str = "", default: Limits = DEFAULT) -> None:
-    """Add the four limit flags to an argparse parser (or a pytest option group)."""
+PER_NOTEBOOK = ("cell", "notebook", "call", "memory_gib")
+"""The limits that apply to one notebook (`riddles check` grades notebooks, not submissions)."""
+
+
+def add_arguments(parser: Any, prefix: str = "", default: Limits = DEFAULT, names: tuple[str, ...] = tuple(FLAGS)) -> None:
+    """Add the limit flags (all, or `names`) to an argparse parser (or a pytest option group)."""
     add = getattr(parser, "add_argument", None) or parser.addoption
     for name, flag in FLAGS.items():
+        if name not in names:
+            continue
         value = getattr(default, name)
-        add(f"--{prefix}{flag}", type=float, default=value, metavar="GIB" if name == "memory_gib" else "SECONDS",
+        add(f"--{prefix}{flag}", type=type(value), default=value, metavar=METAVAR.get(name, "SECONDS"),
             dest=f"{prefix.replace('-', '_')}{flag.replace('-', '_')}",
             help=f"{HELP_TEXT[name]} (default {value:g})")
 
 
-def from_arguments(get: Any, prefix: str = "") -> Limits:
-    """Limits from parsed flags; `get(dest)` returns one flag's value.  ValueError names the flag."""
-    values = {}
+def from_arguments(get: Any, prefix: str = "", names: tuple[str, ...] = tuple(FLAGS)) -> Limits:
+    """Limits from parsed flags (all, or `names`; the others keep their defaults); `get(dest)`
+    returns one flag's value.  ValueError names the flag."""
+    values: dict[str, Any] = {}
     for name, flag in FLAGS.items():
+        if name not in names:
+            continue
         value = get(f"{prefix.replace('-', '_')}{flag.replace('-', '_')}")
         if not value > 0:
             raise ValueError(f"--{prefix}{flag} must be positive, not {value:g}")
-        values[name] = float(value)
+        values[name] = value if name == "notebooks" else float(value)
     return Limits(**values)

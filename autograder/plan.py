@@ -125,10 +125,10 @@ class NotebookPlan:
         return f"NotebookPlan({self.name!r}: {len(self.cells)} cells, about {self.about})"
 
 
-def limit_fields(limits: Limits) -> dict[str, float | int]:
-    """The limits as the sandbox and the fork server read them from a request."""
-    return {"timeout": limits.notebook, "cell_timeout": limits.cell, "call_timeout": limits.call,
-            "memory": limits.memory_bytes}
+def limit_fields(limits: Limits) -> dict[str, Any]:
+    """The limits in a request: whole (for judging) and as the sandbox and the fork server read them."""
+    return {"limits": limits.to_json(), "timeout": limits.notebook, "cell_timeout": limits.cell,
+            "call_timeout": limits.call, "memory": limits.memory_bytes}
 
 
 def plan_cells(cells: list[Any], name: str = "notebook") -> NotebookPlan:

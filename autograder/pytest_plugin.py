@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from .answer import Answer, RiddleAnswer
+
 GROUP = "neuron-riddles"
 
 
@@ -64,7 +66,7 @@ class SubmissionGrader:
     def __init__(self, path: Path, limits: Any, full_points: bool = False) -> None:
         self.path, self.limits, self.full_points = path, limits, full_points
         self.wanted: list[str] = []
-        self._answer: dict[str, Any] | None = None
+        self._answer: Answer | None = None
         self._failure = ""
 
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool:
@@ -98,7 +100,7 @@ class SubmissionGrader:
 
         self.wanted = [rid for rid in RIDDLES if rid in chosen]
 
-    def answer(self) -> dict[str, Any]:
+    def answer(self) -> Answer:
         from .classgrade import GradingFailed, find_notebooks, grade_submission
 
         if self._answer is None and not self._failure:
@@ -125,13 +127,13 @@ class SubmissionGrader:
 
                 terminalreporter.write_line(printable(self._failure))
             return
-        report = self._answer["report"]
-        terminalreporter.write_sep("=", f"{GROUP}: {report['score']:g} / {report['max_score']:g} points")
-        for r in report["riddles"]:
-            terminalreporter.write_line(f"{r['id']:<18} {r['status']:<8} {r['score']:g} / {r['max_score']:g}")
+        answer = self._answer
+        terminalreporter.write_sep("=", f"{GROUP}: {answer.score:g} / {answer.max_score:g} points")
+        for r in answer.riddles:
+            terminalreporter.write_line(f"{r.id:<18} {r.status:<8} {r.score:g} / {r.max_score:g}")
         from .sandbox import printable
 
-        for note in self._answer.get("notes", []):
+        for note in answer.notes:
             terminalreporter.write_line(f"note: {printable(str(note))}")  # one line each, whatever it holds
 
 
@@ -160,12 +162,12 @@ class _RiddleTest(pytest.Item):
         super().__init__(**kw)
         self.grader, self.riddle = grader, riddle
 
-    def _result(self) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    def _result(self) -> tuple[RiddleAnswer, tuple[str, ...]]:
         answer = self.grader.answer()
-        by_id = {r["id"]: r for r in answer["report"]["riddles"]}
-        if self.riddle not in by_id:
+        result = answer.riddle(self.riddle)
+        if result is None:
             raise RiddleFailed(f"{self.riddle} was not graded")
-        return by_id[self.riddle], answer["rendered"][self.riddle], list(answer.get("notes", []))
+        return result, answer.notes
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, RiddleFailed):
@@ -183,15 +185,15 @@ class RiddleItem(_RiddleTest):
     points, so also within the neuron budget)."""
 
     def runtest(self) -> None:
-        result, shown, notes = self._result()
-        self.user_properties += [("score", result["score"]), ("max_score", result["max_score"])]
-        if result["status"] != "pass":
+        result, notes = self._result()
+        self.user_properties += [("score", result.score), ("max_score", result.max_score)]
+        if not result.passed:
             from .sandbox import printable
 
-            extra = "" if result["status"] == "fail" else "".join(f"\n  note: {printable(str(n))}" for n in notes)
-            raise RiddleFailed(shown["text"] + extra)
-        if self.grader.full_points and result["score"] < result["max_score"]:
-            raise RiddleFailed(shown["text"] + "\n  (--riddles-full-points: exact, but short of all its points)")
+            extra = "" if result.status == "fail" else "".join(f"\n  note: {printable(n)}" for n in notes)
+            raise RiddleFailed(result.text + extra)
+        if self.grader.full_points and result.score < result.max_score:
+            raise RiddleFailed(result.text + "\n  (--riddles-full-points: exact, but short of all its points)")
 
 
 class PartItem(_RiddleTest):
@@ -202,12 +204,12 @@ class PartItem(_RiddleTest):
         self.n = n
 
     def runtest(self) -> None:
-        _, shown, _ = self._result()
-        part = next((p for p in shown["parts"] if p["n"] == self.n), None)
+        result, _ = self._result()
+        part = result.part(self.n)
         if part is None:
             raise RiddleFailed(f"{self.riddle} at n = {self.n} was not graded")
-        said = textwrap.fill(str(part["text"]), 88, initial_indent="  ", subsequent_indent="  ")
-        if part["status"] == "unchecked":
-            pytest.skip(str(part["text"]))
-        if part["status"] != "pass":
+        said = textwrap.fill(part.text, 88, initial_indent="  ", subsequent_indent="  ")
+        if part.status == "unchecked":
+            pytest.skip(part.text)
+        if part.status != "pass":
             raise RiddleFailed(f"{self.riddle}({self.n}):\n{said}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
+from .answer import Part, RiddleAnswer
 from .result import METHOD_TEXT, Report, RiddleResult
 from .riddles import instances
 from .verify import Counterexample, Verdict, exact_text
@@ -97,7 +98,7 @@ def _verdict_line(v: Verdict) -> str:
     return f"neurons {neurons_text(v)} | proven minimum {v.riddle.lower_bound} | budget {v.riddle.budget}"
 
 
-def parts(r: RiddleResult) -> list[dict[str, object]]:
+def parts(r: RiddleResult) -> list[Part]:
     """One entry per graded instance of a riddle that has several (each n of
     `is_even_network`): its status ("pass", "fail" or "unchecked") and its report as text and
     Markdown.  A riddle with one instance has no parts; its result is the whole story."""
@@ -106,7 +107,7 @@ def parts(r: RiddleResult) -> list[dict[str, object]]:
         return []
     by_n = {v.riddle.n: v for v in r.verdicts}
     first_bad = next((v for v in r.verdicts if not v.exact), None)
-    out: list[dict[str, object]] = []
+    out: list[Part] = []
     for inst in graded:
         v = by_n.get(inst.n)
         if v is not None and v.exact:
@@ -117,13 +118,13 @@ def parts(r: RiddleResult) -> list[dict[str, object]]:
         else:
             said = "Not checked: " + (f"{r.riddle.id} already fails at n = {first_bad.riddle.n}, so larger "
                                       "sizes were not checked." if first_bad else r.message)
-            out.append({"n": inst.n, "status": "unchecked", "text": said, "markdown": md_escape(said)})
+            out.append(Part(inst.n, "unchecked", said, md_escape(said)))
             continue
-        out.append({"n": inst.n, "status": status, "text": f"{said} {_verdict_line(v)}.",
-                    "markdown": "\n".join([md_escape(said), "", f"- {_verdict_line(v)}", *table])})
+        out.append(Part(inst.n, status, f"{said} {_verdict_line(v)}.",
+                        "\n".join([md_escape(said), "", f"- {_verdict_line(v)}", *table])))
     return out
 
 
-def rendered(r: RiddleResult) -> dict[str, object]:
-    """What every front end shows for one riddle: plain text, Markdown and the parts."""
-    return {"text": riddle_text(r), "markdown": markdown(r), "parts": parts(r)}
+def riddle_answer(r: RiddleResult) -> RiddleAnswer:
+    """What every front end shows for one riddle: its score, plain text, Markdown and parts."""
+    return RiddleAnswer(r.riddle.id, r.status, r.score, r.max_score, riddle_text(r), markdown(r), tuple(parts(r)))

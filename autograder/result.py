@@ -9,8 +9,6 @@ from typing import Any
 from .riddles import Riddle
 from .verify import Counterexample, Verdict
 
-STATUSES = ("pass", "fail", "error", "missing")
-
 
 @dataclass
 class RiddleResult:

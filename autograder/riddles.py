@@ -195,14 +195,3 @@ def instances(riddle: Riddle) -> list[Riddle]:
     if riddle.id == "is_even_network":
         return [is_even_instance(n, riddle.points) for n in IS_EVEN_NS]
     return [riddle]
-
-
-def with_points(riddle_points: dict[str, tuple[float, float]]) -> dict[str, Riddle]:
-    """The riddles with configured points: {"min_network": (exact, efficiency), ...}."""
-    from dataclasses import replace
-
-    unknown = set(riddle_points) - set(RIDDLES)
-    if unknown:
-        raise ValueError(f"unknown riddle id(s) in points: {', '.join(sorted(unknown))}")
-    return {rid: replace(r, points=Points(*riddle_points[rid])) if rid in riddle_points else r
-            for rid, r in RIDDLES.items()}

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from .answer import Answer
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     student     TEXT PRIMARY KEY,
@@ -66,12 +68,12 @@ class ResultStore:
         with _faults(self.path, "read"):
             return dict(self.db.execute("SELECT student, fingerprint FROM results"))
 
-    def save(self, student: str, fingerprint: str, answer: dict[str, Any], seconds: float) -> None:
+    def save(self, student: str, fingerprint: str, answer: Answer, seconds: float) -> None:
         with _faults(self.path, "written"):
             self._save(student, fingerprint, answer, seconds)
 
-    def _save(self, student: str, fingerprint: str, answer: dict[str, Any], seconds: float) -> None:
-        report = answer["report"]
+    def _save(self, student: str, fingerprint: str, answer: Answer, seconds: float) -> None:
+        report = answer.report
         with self.db:  # one transaction
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(
@@ -80,8 +82,8 @@ class ResultStore:
                 " fingerprint=excluded.fingerprint, score=excluded.score, max_score=excluded.max_score,"
                 " report=excluded.report, html=excluded.html, notes=excluded.notes, seconds=excluded.seconds,"
                 " graded_at=excluded.graded_at, attempts=results.attempts + 1",
-                (student, fingerprint, float(report["score"]), float(report["max_score"]), json.dumps(report),
-                 answer.get("html", ""), json.dumps(answer.get("notes", [])), seconds, time.time()))
+                (student, fingerprint, answer.score, answer.max_score, json.dumps(report),
+                 answer.html, json.dumps(list(answer.notes)), seconds, time.time()))
 
     def rows(self) -> list[dict[str, Any]]:
         with _faults(self.path, "read"):

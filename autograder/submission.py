@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .answer import Answer
 from .checker import judge
 from .feedback import feedback_html
 from .limits import Limits
-from .report import rendered
+from .report import riddle_answer
 from .result import Report, RiddleResult, error, missing
 from .riddles import RIDDLES
 from .sandbox import ChildRun
@@ -111,22 +112,20 @@ def merge_runs(runs: list[NotebookRun], riddles: list[str], limits: Limits) -> t
     return results, notes
 
 
-def judge_runs(student: str, runs: list[NotebookRun], riddles: list[str], limits: Limits) -> dict[str, Any]:
-    """The answer of a grading worker for one submission (plain JSON)."""
+def judge_runs(student: str, runs: list[NotebookRun], riddles: list[str], limits: Limits) -> Answer:
+    """The answer of a grading worker for one submission."""
     results, notes = merge_runs(runs, riddles, limits)
     report = Report([results[rid] for rid in riddles], source=student)
-    return {"student": student, "report": report.to_json(), "notes": notes[:40],
-            "html": feedback_html(student, report, notes),
-            "rendered": {rid: rendered(results[rid]) for rid in riddles}}
+    return Answer(student, tuple(riddle_answer(results[rid]) for rid in riddles), tuple(notes[:40]),
+                  report.to_json(), feedback_html(student, report, notes))
 
 
 def limits_of(request: dict[str, Any]) -> Limits:
     """The limits a request carries (see `plan.limit_fields`)."""
-    return Limits(cell=float(request["cell_timeout"]), notebook=float(request["timeout"]),
-                  call=float(request["call_timeout"]), memory_gib=float(request["memory"]) / 1024**3)
+    return Limits.from_json(request["limits"])
 
 
-def judge_request(request: dict[str, Any], run_one: Callable[[dict[str, Any]], ChildRun]) -> dict[str, Any]:
+def judge_request(request: dict[str, Any], run_one: Callable[[dict[str, Any]], ChildRun]) -> Answer:
     """Grade a submission's request: each notebook through `run_one` (one sandboxed child
     each), then judge here with the grader's own code."""
     runs: list[NotebookRun] = []

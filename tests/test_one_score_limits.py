@@ -116,3 +116,32 @@ def test_defined_names_sees_module_level_bindings_only() -> None:
 def test_the_rules_sentence_names_every_limit() -> None:
     words = Limits(cell=1, notebook=2, call=3).sentence()
     assert re.search(r"each cell may run 1 s.*whole notebook 2 s.*riddle function 3 s", words)
+
+
+def test_the_notebook_count_is_a_limit_like_the_others() -> None:
+    parser = argparse.ArgumentParser()
+    limits_mod.add_arguments(parser)
+    args = parser.parse_args(["--max-notebooks", "2"])
+    assert limits_mod.from_arguments(lambda d: getattr(args, d)) == Limits(notebooks=2)
+    with pytest.raises(ValueError, match="notebooks limit must be a positive whole number"):
+        Limits(notebooks=2.5)  # type: ignore[arg-type]
+    only = argparse.ArgumentParser()
+    limits_mod.add_arguments(only, names=limits_mod.PER_NOTEBOOK)
+    assert "--max-notebooks" not in only.format_help()  # `riddles check` grades notebooks, not submissions
+    cfg = GradescopeConfig(limits=Limits(cell=9, notebooks=3))
+    assert GradescopeConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_a_submission_with_more_notebooks_than_the_limit_names_the_rest(tmp_path: Path) -> None:
+    from autograder.classgrade import Submission, build_request
+
+    paths = []
+    for i in range(4):
+        p = tmp_path / f"nb{i}.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), p)
+        paths.append(p)
+    request = build_request(Submission("s", paths), Limits(notebooks=2))
+    names = [nb["name"] for nb in request["notebooks"]]
+    assert names[:2] == ["nb0.ipynb", "nb1.ipynb"] and "nb2.ipynb, nb3.ipynb" in names[2]
+    assert "only the first 2 notebooks" in request["notebooks"][2]["error"]
+    assert Limits.from_json(request["limits"]) == Limits(notebooks=2)
