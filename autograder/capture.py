@@ -10,6 +10,7 @@ that it reproduces the candidate's own outputs.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -23,7 +24,8 @@ from torch import nn
 
 from .description import Network, Op
 from .fidelity import OpRecorder, compare_runs, refuse_hidden_behaviour, student_place
-from .refusals import (BadShape, CaptureError, ForbiddenOperation, InPlaceMutation,
+from .pristine import is_own_function, is_own_method
+from .refusals import (BadShape, CaptureError, ForbiddenOperation, HiddenBehaviour, InPlaceMutation,
                        InputControlFlow, NarrowFloat)
 
 MAX_UNITS = 1_000_000
@@ -136,10 +138,26 @@ class _Tracer(fx.Tracer):
 
 
 def _name(node: fx.Node) -> str:
+    """The op's name, once its function is known to be PyTorch's own (a name alone proves nothing)."""
     if node.op == "call_method":
-        return str(node.target)
-    name = getattr(node.target, "__name__", str(node.target))
+        name = str(node.target)
+        if not is_own_method(name):
+            raise ForbiddenOperation(f".{name}() is not a method PyTorch gives tensors (it was added or "
+                                     f"replaced): {ALLOWED_TEXT}")
+        return name
+    name = str(getattr(node.target, "__name__", node.target))
+    if node.op == "call_function" and not is_own_function(node.target):
+        raise ForbiddenOperation(f"{name}() is a function of your own that was traced as one step "
+                                 "(torch.fx.wrap or similar), so what it computes cannot be seen; "
+                                 "write its body in forward with PyTorch's own operations")
     return name
+
+
+def _only(name: str, kwargs: dict[str, Any], allowed: set[str]) -> None:
+    """Refuse keyword arguments the description does not model (rounding_mode=, out=, ...)."""
+    extra = sorted(set(kwargs) - allowed)
+    if extra:
+        raise ForbiddenOperation(f"{name} with {', '.join(f'{k}=' for k in extra)} is not allowed: {ALLOWED_TEXT}")
 
 
 def _walk(obj: Any, fn: Any) -> Any:
@@ -336,6 +354,21 @@ class _Builder:
             raise ForbiddenOperation(f"{REFUSED[name]} is not allowed: {ALLOWED_TEXT}")
         if name in COMPARISONS:
             raise ForbiddenOperation(f"a comparison ({name}) is not allowed: {ALLOWED_TEXT}")
+        for v in _flatten(value if isinstance(value, (list, tuple)) else [value]):
+            if isinstance(v, torch.Tensor) and not v.is_floating_point():
+                raise ForbiddenOperation(f"{name} gives {str(v.dtype).replace('torch.', '')} values computed "
+                                         "from the input: converting to an integer or boolean type rounds, "
+                                         "so it is not allowed")
+        if name in RELU | SIGMOID:
+            _only(name, kwargs, {"inplace"})
+        elif name in CLAMP:
+            _only(name, kwargs, {"min", "max"})
+        elif name in ADD | SUB | MUL | DIV | NEG:
+            _only(name, kwargs, {"other", "alpha"})
+        elif name in ("matmul", "mm", "__matmul__"):
+            _only(name, kwargs, set())
+        elif name == "linear":
+            _only(name, kwargs, {"weight", "bias"})
         if name in ("linear_module", "linear"):
             if name == "linear_module":
                 sub = self.module.get_submodule(str(node.target))
@@ -546,6 +579,7 @@ def capture(module: Any, arity: int, samples: list[list[float]] | None = None) -
                 traced.on = False
                 builder.recorder = traced
                 net = builder.run(graph)
+        with torch.enable_grad():  # the real run in the other grad mode: the sweep runs without grad
             with OpRecorder(x, student_place) as ran:
                 module(x)
     except CaptureError:
@@ -555,7 +589,27 @@ def capture(module: Any, arity: int, samples: list[list[float]] | None = None) -
         raise CaptureError(f"forward failed on a batch of shape {tuple(x.shape)}: "
                            f"{type(e).__name__}: {first}", _traceback_place()) from None
     compare_runs(traced.calls, ran.calls)
+    _same_for_one_input(module, graph, x, net, builder.made_at)
     return net
+
+
+def _same_for_one_input(module: nn.Module, graph: fx.Graph, x: torch.Tensor, net: Network,
+                        made_at: dict[int, str]) -> None:
+    """Replay the graph on a batch of one: the description must not depend on the batch size
+    (a network that reads x.shape[0] or len(x) computes another function for a single input).
+    A replay that cannot run on one input is left to the single-input runs of the sweep."""
+    try:
+        with torch.no_grad():
+            one = _Builder(module, x[:1].clone()).run(graph)
+    except Exception:  # noqa: BLE001 - e.g. squeeze() on a batch of one; fidelity.single_rows decides
+        return
+    ours, theirs = one.to_json()["ops"], net.to_json()["ops"]
+    differ = [i for i, (a, b) in enumerate(zip(ours, theirs)) if json.dumps(a) != json.dumps(b)]  # NaN == NaN
+    if differ or len(ours) != len(theirs):
+        where = made_at.get(differ[0] if differ else min(len(ours), len(theirs)), "")
+        raise HiddenBehaviour("its description changes with the batch size: on one input it computes "
+                              "something else than on several (does forward read x.shape[0], len(x) "
+                              "or x.size(0) in arithmetic?)", where)
 
 
 def forward_outputs(module: nn.Module, arity: int, samples: list[list[float]]) -> list[float]:

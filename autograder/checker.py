@@ -62,6 +62,9 @@ def capture_riddle(riddle: Riddle, fn: Any, call_timeout: float = CALL_TIMEOUT) 
     """Call the student's function for each graded instance and capture what it returns."""
     from .capture import CaptureError, capture, forward_outputs
     from .fidelity import forward_sweep, single_rows, threads
+    from torch import nn
+
+    from .pristine import module_state, refuse_changed_state
 
     if _is_module(fn):
         return {"id": riddle.id, "status": "error", "message": _not_the_result(riddle.id)}
@@ -74,12 +77,14 @@ def capture_riddle(riddle: Riddle, fn: Any, call_timeout: float = CALL_TIMEOUT) 
         try:
             with time_limit(call_timeout):
                 module = fn(inst.n) if inst.n is not None else fn()
+                state = module_state(module) if isinstance(module, nn.Module) else {}
                 with threads(1):  # the same in every front end (a forked jail must never start more)
                     net = capture(module, inst.arity, samples)
                     entry["network"] = net.to_json()
                     entry["outputs"] = forward_outputs(module, inst.arity, samples)
                     entry["sweep"] = forward_sweep(module, inst, net)
                     single_rows(module, inst, net)
+                refuse_changed_state(state, module)
         except NotImplementedError:
             return {"id": riddle.id, "status": "missing", "message": "not implemented yet"}
         except CallTimeout:

@@ -101,6 +101,11 @@ def refuse_hidden_behaviour(module: nn.Module) -> None:
     """Refuse, by name, what would make running differ from the traced description."""
     from torch.nn.modules import module as module_mod
 
+    kind = type(module)
+    if isinstance(module, torch.jit.ScriptModule) or (kind.__name__ == "OptimizedModule"
+                                                      and kind.__module__.startswith("torch.")):
+        raise HiddenBehaviour("a compiled (torch.compile) or scripted (torch.jit) module cannot be read "
+                              "op by op; return the plain nn.Module itself")
     for path, original in _PRISTINE.items():
         if _current(path) is not original:
             raise HiddenBehaviour(f"{path} has been replaced; the grader only trusts PyTorch's own")
@@ -310,10 +315,13 @@ def breakpoints(net: Network, riddle: Riddle, d: Domain) -> list[int]:
     cuts: list[int] = []
     if riddle.runs is None or net.arity != 1 or riddle.activation != "relu":
         return cuts
-    try:
-        verify_line(normal_form(net), riddle.runs(d.lo, d.hi), max_atoms=2_000, cuts=cuts)
-    except (LineCapExceeded, ValueError):
-        pass
+    # The kinks of the pruned network, then of every unit, cancelled ones included: a unit that
+    # cancels exactly in the real function may still round when run.
+    for prune in (True, False):
+        try:
+            verify_line(normal_form(net, prune=prune), riddle.runs(d.lo, d.hi), max_atoms=2_000, cuts=cuts)
+        except (LineCapExceeded, ValueError):
+            pass
     # Every unit that reads only the input, dead or not (a unit that cancels exactly in the
     # real function may still round when run): its kink is where its pre-activation is 0.
     for unit in normal_form(net, prune=False).units:
@@ -384,16 +392,20 @@ def _agrees_with_description(net: Network, pts: np.ndarray, ys: np.ndarray) -> N
                               "on how it is called (batch size, grad mode, threads, or how often)")
 
 
-def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 2) -> None:
-    """Run a few inputs one at a time (batch size 1, as a student would call it)."""
+def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 8) -> None:
+    """Run a few inputs one at a time (batch size 1, as a student would call it): both ends of
+    the public domain and seeded random inputs in it, each coordinate drawn on its own."""
     from .capture import module_dtype
 
-    d = riddle.domains[0]
-    for k in range(count):
-        v = min(d.hi, d.lo + k)
-        pt = np.array([[v] * d.arity], dtype=np.int64)
+    d, dtype = riddle.domains[0], module_dtype(module)
+    hi = min(d.hi, d.lo + 2 ** MANTISSA[dtype])  # inputs the module's dtype holds exactly
+    rng = random.Random(0)
+    picks = [[d.lo] * d.arity, [hi] * d.arity]
+    picks += [[rng.randint(d.lo, hi) for _ in range(d.arity)] for _ in range(max(0, count - 2))]
+    for p in picks[:count]:
+        pt = np.array([p], dtype=np.float64)
         with torch.no_grad():
-            y = module(torch.from_numpy(pt).to(module_dtype(module)))
+            y = module(torch.from_numpy(pt).to(dtype))
         if not isinstance(y, torch.Tensor) or y.numel() != 1:
             raise HiddenBehaviour("called on a single input, the network returns something else "
                                   "than one number")

@@ -96,7 +96,7 @@ def test_the_bundle_has_what_gradescope_needs_and_is_reproducible(bundle: Path, 
         shipped = {n: zf.read(n) for n in names if n.startswith("package/autograder/")}
     assert {"setup.sh", "run_autograder", CONFIG_NAME, "package/pyproject.toml"} <= set(names)
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
-    assert config["timeout"] == 20 and config["torch_index"].startswith("https://download.pytorch.org/")
+    assert config["limits"]["notebook"] == 20 and config["torch_index"].startswith("https://download.pytorch.org/")
     # the package ships exactly as installed here
     here = {f"package/{p.relative_to(PACKAGE_DIR.parent).as_posix()}": p.read_bytes() for p in package_files()}
     assert shipped == here
@@ -234,7 +234,7 @@ def test_student_text_cannot_inject_markup(bundle: Path, tmp_path: Path) -> None
 
 def test_a_misconfigured_or_unstartable_autograder_still_writes_results(bundle: Path, tmp_path: Path) -> None:
     root = unpack(bundle, tmp_path / "a")
-    (root / "source" / CONFIG_NAME).write_text('{"timeout": "soon"}')
+    (root / "source" / CONFIG_NAME).write_text('{"limits": {"notebook": "soon"}}')
     data = run_autograder(root)
     assert data["score"] == 0 and "misconfigured" in data["output"]
     root = unpack(bundle, tmp_path / "b")

@@ -1,0 +1,131 @@
+"""PyTorch's own functions, and the student's module, as they were before anything could change them.
+
+The capture names an op by what its function is called, so it must first know that the
+function *is* PyTorch's (or Python's operator): a student's function named `relu` and traced as
+one step (`torch.fx.wrap`), or a method added to `torch.Tensor` under an allowed name, would
+otherwise be described as the op its name promises while running something else.  This module
+takes its snapshot when the grader is imported: before any student code in the jailed child
+(the launcher imports it first), and in a notebook before `check` first runs.
+
+It also fingerprints a module's state, so that a network whose forward pass changes its own
+attributes or the globals it reads (a call counter, a cache) is refused: the verdict is about
+one function, not about the calls the grader happened to make.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+import os
+import re
+import types
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .refusals import HiddenBehaviour
+
+
+def _homes() -> list[Any]:
+    return [torch, F, operator, builtins, torch._C._nn, torch._C._VariableFunctions]
+
+
+TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+C_CALLABLES = (types.BuiltinFunctionType, types.BuiltinMethodType, types.MethodDescriptorType,
+               types.WrapperDescriptorType, types.MethodWrapperType, types.ClassMethodDescriptorType,
+               types.GetSetDescriptorType, types.MemberDescriptorType)
+
+
+def _made_by_torch(value: Any) -> bool:
+    """Implemented in C, or in a Python file of torch itself: not a function a notebook defined
+    and slipped into torch's namespace before the grader was imported."""
+    if isinstance(value, (staticmethod, classmethod, types.MethodType)):
+        value = value.__func__
+    if isinstance(value, types.FunctionType):
+        return os.path.abspath(value.__code__.co_filename).startswith(TORCH_DIR)
+    if isinstance(value, property):
+        return all(f is None or _made_by_torch(f) for f in (value.fget, value.fset, value.fdel))
+    if isinstance(value, type):
+        return value.__module__.split(".")[0] in ("torch", "builtins")
+    return isinstance(value, C_CALLABLES) or type(value).__module__.split(".")[0] == "torch"
+
+
+def _tensor_methods() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name in dir(torch.Tensor):
+        try:
+            value = getattr(torch.Tensor, name)
+            if getattr(torch.Tensor, name) is value and _made_by_torch(value):  # stable, and torch's
+                found[name] = value
+        except Exception:  # noqa: BLE001 - an attribute that cannot load is not a method anyone calls
+            continue
+    return found
+
+
+TENSOR_METHODS: dict[str, Any] = _tensor_methods()
+_KEEP: list[Any] = [v for home in _homes() for v in getattr(home, "__dict__", {}).values() if callable(v)]
+_KEEP += [getattr(torch._C._VariableFunctions, n) for n in dir(torch._C._VariableFunctions) if not n.startswith("__")]
+_KEEP = [v for v in _KEEP if _made_by_torch(v) or getattr(v, "__module__", "") in ("operator", "_operator", "builtins")]
+_KEEP += list(TENSOR_METHODS.values())
+OWN: frozenset[int] = frozenset(id(v) for v in _KEEP)  # ids stay valid: _KEEP holds the objects
+
+
+def is_own_function(target: Any) -> bool:
+    """True for a function PyTorch or Python's operator module defined (as at import)."""
+    return id(target) in OWN
+
+
+def is_own_method(name: str) -> bool:
+    """True when `torch.Tensor.<name>` exists and is still PyTorch's own."""
+    return name in TENSOR_METHODS and getattr(torch.Tensor, name, None) is TENSOR_METHODS[name]
+
+
+PLAIN = (int, float, complex, str, bytes, bool, type(None))
+TRACER_CONSTANT = re.compile(r"the network: attribute '_tensor_constant\d+'$")
+
+
+def _fingerprint(value: Any, depth: int = 0) -> Any:
+    """What a value is, deeply enough to notice a counter, a flag, a list that grows or a tensor
+    changed in place; identity for anything else."""
+    if isinstance(value, PLAIN):
+        return (type(value).__name__, value)
+    if isinstance(value, torch.Tensor):
+        return ("tensor", id(value), value._version)
+    if depth < 3 and isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return (type(value).__name__, tuple(_fingerprint(v, depth + 1) for v in items))
+    if depth < 3 and isinstance(value, dict):
+        return ("dict", tuple((repr(k), _fingerprint(v, depth + 1)) for k, v in value.items()))
+    if isinstance(value, nn.Module):
+        return ("module", id(value))
+    return ("object", id(value), type(value).__name__)
+
+
+def module_state(module: nn.Module) -> dict[str, Any]:
+    """Every attribute of every submodule (parameters and buffers with their in-place
+    version counters), and the plain globals its classes' `forward` reads."""
+    state: dict[str, Any] = {}
+    for name, sub in module.named_modules():
+        label = f"layer '{name}'" if name else "the network"
+        for attr, value in vars(sub).items():
+            state[f"{label}: attribute {attr!r}"] = _fingerprint(value)
+        forward = getattr(type(sub), "forward", None)
+        names = getattr(getattr(forward, "__code__", None), "co_names", ())
+        glob = getattr(forward, "__globals__", {})
+        for g in names:
+            if g in glob and not callable(glob[g]) and not isinstance(glob[g], type(torch)):
+                state[f"the global {g!r}"] = _fingerprint(glob[g])
+    return state
+
+
+def refuse_changed_state(before: dict[str, Any], module: nn.Module) -> None:
+    """Refuse a module whose state changed while the grader ran it."""
+    after = module_state(module)
+    for key in sorted(set(before) | set(after)):
+        if key not in before and TRACER_CONSTANT.search(key):
+            continue  # torch.fx stores the tensors forward makes as attributes of the module it traces
+        if before.get(key) != after.get(key):
+            raise HiddenBehaviour(f"running the network changed {key}; a network must compute the same "
+                                  "function every time it is called (no counters, caches or state)")

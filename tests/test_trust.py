@@ -1,0 +1,192 @@
+"""Networks that are wrong when they run must not pass by naming an op, hiding state or
+reading the batch size; honest networks written the usual ways still pass.
+
+Each case is built here; each is wrong when PyTorch runs it on some graded input (the test
+shows it) and right, or described as right, by what a name or a single call suggests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+import torch.fx
+from torch import nn
+
+from autograder.checker import check_function
+from solutions.reference import ResidualFold, is_even_network as reference_fold
+from solutions.reference import lt10_relu as reference_lt10
+
+
+def _lt10(tail: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]) -> Callable[[], nn.Module]:
+    """The reference lt10_relu with `tail(module, x, y)` in place of returning y."""
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = reference_lt10()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return tail(self, x, self.inner(x))
+
+    return Net
+
+
+def _refused(factory: Callable[..., nn.Module], riddle: str, *words: str) -> str:
+    r = check_function(factory, riddle)
+    assert r.status == "fail" and r.score == 0, r.message
+    assert r.message.startswith("Refused"), r.message
+    for w in words:
+        assert w in r.message, r.message
+    return r.message
+
+
+def relu(h: torch.Tensor) -> torch.Tensor:  # a function of the student's own, named like an allowed op
+    return h * h if torch.is_grad_enabled() else torch.relu(h)
+
+
+torch.fx.wrap("relu")
+
+
+class WrappedRelu(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.l1, self.l2 = nn.Linear(1, 2), nn.Linear(2, 1)
+        with torch.no_grad():
+            self.l1.weight.copy_(torch.tensor([[-1.0], [-1.0]]))
+            self.l1.bias.copy_(torch.tensor([10.0, 9.0]))
+            self.l2.weight.copy_(torch.tensor([[1.0, -1.0]]))
+            self.l2.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.l2(relu(self.l1(x)))
+
+
+def test_a_function_of_ones_own_is_not_taken_at_its_name() -> None:
+    assert float(WrappedRelu()(torch.tensor([[0.0]])).detach()) != 1.0  # wrong when run with grad
+    _refused(WrappedRelu, "lt10_relu", "relu() is a function of your own", "line")
+
+
+def test_a_method_added_to_tensors_under_an_allowed_name_is_refused() -> None:
+    torch.Tensor.identity = lambda self: self if not torch.is_grad_enabled() else self * 0 + 7  # type: ignore[attr-defined]
+    try:
+        _refused(_lt10(lambda m, x, y: y.identity()), "lt10_relu", ".identity() is not a method PyTorch gives")
+    finally:
+        del torch.Tensor.identity  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("cast", [lambda t: t.type_as(torch.zeros(1, dtype=torch.int64)),
+                                  lambda t: t.to(torch.zeros(1, dtype=torch.int32)),
+                                  lambda t: t.long().double()])
+def test_a_cast_to_an_integer_type_is_refused_however_it_is_spelled(cast: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    big = 2.0**21
+
+    def tail(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        step = cast((x + big - 539390) / big) - cast((x + big - 539391) / big)  # 1 only at x = 539390
+        return y + 0.25 * step.to(y.dtype)
+
+    net = _lt10(tail)()
+    assert float(net(torch.tensor([[539390.0]]))) == 0.25  # wrong there (the target is 0)
+    _refused(_lt10(tail), "lt10_relu", "rounds")
+
+
+def test_division_with_a_rounding_mode_is_refused() -> None:
+    def tail(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return y + (x / 4 - torch.div(x, 4, rounding_mode="floor"))
+
+    _refused(_lt10(tail), "lt10_relu", "rounding_mode=")
+
+
+def test_a_network_that_reads_its_batch_size_is_refused_with_the_place() -> None:
+    def tail(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return y + (1 - y) * (x.shape[0] == 1)  # right on batches, 1 everywhere on one input
+
+    net = _lt10(tail)()
+    assert float(net(torch.tensor([[35.0]]))) == 1.0 and net(torch.tensor([[35.0], [36.0]])).sum() == 0
+    _refused(_lt10(tail), "lt10_relu", "batch size", "line")
+
+
+def test_a_network_that_counts_its_calls_is_refused() -> None:
+    def tail(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        m.calls = getattr(m, "calls", 0) + 1
+        return y + (1 - y) * (m.calls > 10_000)
+
+    _refused(_lt10(tail), "lt10_relu", "changed the network: attribute 'calls'")
+
+
+COUNTER = [0]
+
+
+class GlobalCounter(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        COUNTER.append(1)  # a list that grows with every call
+        return self.inner(x)
+
+
+def test_a_network_that_changes_a_global_it_reads_is_refused() -> None:
+    _refused(GlobalCounter, "lt10_relu", "the global 'COUNTER'")
+
+
+def test_a_network_that_depends_on_the_grad_mode_is_refused() -> None:
+    def tail(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return y + 3.0 * torch.is_grad_enabled()
+
+    assert float(_lt10(tail)()(torch.tensor([[35.0]])).detach()) == 3.0  # a student calls it with grad on
+    r = check_function(_lt10(tail), "lt10_relu")
+    assert r.status == "fail" and r.score == 0, r.message
+
+
+C, W, K = 2**31 + 12345, 2**20 + 3, 2.0**33
+
+
+class CancelledBump(nn.Module):
+    """Exactly the reference fold (three second-layer units cancel), but in float64 the
+    cancelled triangle rounds (h·2³³ + 1) − h·2³³ to 0 near C, so the run is off by one there."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.fold = ResidualFold(n).double()
+        self.bump = nn.Linear(1, 3, dtype=torch.float64)
+        with torch.no_grad():
+            self.bump.weight.fill_(1.0)
+            self.bump.bias.copy_(torch.tensor([-(C - W), -C, -(C + W)], dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u = torch.relu(self.bump(torch.relu(x)))
+        h = (u[:, 0:1] - 2 * u[:, 1:2] + u[:, 2:3]) * K
+        return self.fold(x) + ((h + 1) - h) - 1
+
+
+def test_the_kinks_of_cancelled_units_are_swept_at_the_huge_sizes() -> None:
+    run = CancelledBump(32)(torch.tensor([[float(C)]], dtype=torch.float64))
+    assert float(run) != C % 2  # the network that runs is wrong at C
+    r = check_function(lambda n: CancelledBump(n) if n == 32 else reference_fold(n), "is_even_network")
+    assert r.status == "fail" and "n = 32" in r.message, r.message
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_compiled_and_scripted_modules_are_refused_in_words() -> None:
+    _refused(lambda: torch.jit.script(reference_lt10()), "lt10_relu", "scripted (torch.jit)")
+
+
+def test_honest_networks_with_inplace_relu_and_constants_made_in_forward_still_pass() -> None:
+    def tail(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return y * torch.tensor([1.0]) + torch.zeros(1)
+
+    assert check_function(_lt10(tail), "lt10_relu").status == "pass"
+    seq = lambda: nn.Sequential(nn.Linear(1, 2), nn.ReLU(inplace=True), nn.Linear(2, 1))  # noqa: E731
+
+    def lt10_relu() -> nn.Module:
+        net = seq()
+        with torch.no_grad():
+            net[0].weight.copy_(torch.tensor([[-1.0], [-1.0]]))
+            net[0].bias.copy_(torch.tensor([10.0, 9.0]))
+            net[2].weight.copy_(torch.tensor([[1.0, -1.0]]))
+            net[2].bias.zero_()
+        return net
+
+    assert check_function(lt10_relu, "lt10_relu").status == "pass"
