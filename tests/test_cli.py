@@ -18,6 +18,7 @@ KEYS = {"id", "status", "score", "max_score", "exact", "neurons", "lower_bound",
 
 def _check(path: Path, *extra: str) -> tuple[int, dict, str]:  # type: ignore[type-arg]
     proc = riddles_cli("check", str(path), "--json", *extra)
+    assert proc.stdout, proc.stderr[-2000:]
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 
 
