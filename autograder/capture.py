@@ -397,6 +397,8 @@ class _Builder:
             return self.scale(args[0], np.asarray(-1.0), value)
         if name in ("matmul", "mm", "__matmul__"):
             return self.matmul(args, value)
+        if name == "sum":
+            return self.sum_last(args, kwargs, value)
         if name in REARRANGE:
             return self.rearrange(node, args, kwargs, value)
         raise ForbiddenOperation(f"{name} is not allowed: {ALLOWED_TEXT}")
@@ -467,6 +469,26 @@ class _Builder:
             lin = self.emit(Op("linear", [x.idx], self.feat(x)[:-1] + (1,), weight=w[None, :]), value.unsqueeze(-1))
             return self.emit(Op("gather", [lin.idx], tuple(value.shape[1:]), index=np.zeros(tuple(value.shape[1:]), dtype=np.int64)), value)
         raise ForbiddenOperation("matmul with a constant of more than two dimensions is not allowed")
+
+    def sum_last(self, args: Any, kwargs: Any, value: torch.Tensor) -> Dep:
+        """A sum over the last axis (`(h * w).sum(1)`): a linear map with weights 1."""
+        _only("sum", kwargs, {"dim", "keepdim"})
+        x = args[0]
+        dim = args[1] if len(args) > 1 else kwargs.get("dim")
+        keep = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
+        dims = dim if isinstance(dim, (list, tuple)) else [dim]
+        last = x.value.dim() - 1
+        if not isinstance(x, Dep) or len(dims) != 1 or not isinstance(dims[0], int) or dims[0] % x.value.dim() != last \
+                or last == 0:
+            raise ForbiddenOperation(f"sum is allowed over the last axis only (e.g. h.sum(1) or h.sum(-1)): {ALLOWED_TEXT}")
+        feat = self.feat(x)
+        k = feat[-1]
+        ones = np.ones((1, k))
+        if keep:
+            return self.emit(Op("linear", [x.idx], feat[:-1] + (1,), weight=ones), value)
+        lin = self.emit(Op("linear", [x.idx], feat[:-1] + (1,), weight=ones), value.unsqueeze(-1))
+        index = np.arange(int(np.prod(feat[:-1], dtype=np.int64)), dtype=np.int64).reshape(feat[:-1])
+        return self.emit(Op("gather", [lin.idx], tuple(value.shape[1:]), index=index), value)
 
     def rearrange(self, node: fx.Node, args: Any, kwargs: Any, value: Any) -> Any:
         """Slicing, reshapes, concatenation: replay the op on tensors of element labels."""

@@ -167,7 +167,7 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
             break
         try:
             verdicts.append(verify(inst, net, e.get("outputs", []), e.get("sweep")))
-        except (ArithmeticError, MemoryError, RecursionError, ValueError) as err:  # fail closed, in one line
+        except Exception as err:  # noqa: BLE001 - a fault of the grader on odd input: fail closed, in one line
             verdicts.append(refuse(inst, f"the grader could not decide this network ({type(err).__name__}: "
                                          f"{str(err)[:200]}); it is not counted as exact. Please tell your "
                                          "instructors"))

@@ -51,7 +51,9 @@ def _mul(num: np.ndarray, k: int | np.ndarray, bound: int) -> np.ndarray:
 
 
 def _ratios(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact numerators and denominators of float64 values (object arrays of ints)."""
+    """Exact numerators and denominators of float64 values (object arrays of ints).  A scalar
+    comes back as shape (1,): arithmetic on 0-d object arrays gives Python ints, not arrays."""
+    a = np.atleast_1d(a)
     flat = [Fraction(float(v)) for v in a.reshape(-1)]
     p = np.array([f.numerator for f in flat] or [0], dtype=object)[: len(flat)].reshape(a.shape)
     q = np.array([f.denominator for f in flat] or [1], dtype=object)[: len(flat)].reshape(a.shape)

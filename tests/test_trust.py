@@ -190,3 +190,25 @@ def test_honest_networks_with_inplace_relu_and_constants_made_in_forward_still_p
         return net
 
     assert check_function(lt10_relu, "lt10_relu").status == "pass"
+
+
+@pytest.mark.parametrize("spelling", [lambda h, w: (h * w).sum(1), lambda h, w: (h * w).sum(-1),
+                                      lambda h, w: (h * w).sum(dim=1, keepdim=True).squeeze(1),
+                                      lambda h, w: torch.sum(h * w, 1)])
+def test_a_sum_over_the_last_axis_is_affine_glue(spelling: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    class Summed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(1, 2)
+            with torch.no_grad():
+                self.lin.weight.copy_(torch.tensor([[-1.0], [-1.0]]))
+                self.lin.bias.copy_(torch.tensor([10.0, 9.0]))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return spelling(torch.relu(self.lin(x)), torch.tensor([1.0, -1.0]))
+
+    r = check_function(Summed, "lt10_relu")
+    assert r.status == "pass" and r.neurons == 2, r.message
+    wrong = lambda: _lt10(lambda m, x, y: torch.cat([y, y], 1).sum(1) - 1)()  # noqa: E731 - 2y - 1
+    assert check_function(wrong, "lt10_relu").status == "fail"
+    _refused(lambda: _lt10(lambda m, x, y: y.sum(0, keepdim=True).expand_as(y))(), "lt10_relu")
