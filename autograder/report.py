@@ -118,9 +118,9 @@ def parts(r: RiddleResult) -> list[Part]:
         else:
             said = "Not checked: " + (f"{r.riddle.id} already fails at n = {first_bad.riddle.n}, so larger "
                                       "sizes were not checked." if first_bad else r.message)
-            out.append(Part(inst.n, "unchecked", said, md_escape(said)))
+            out.append(Part(int(inst.n or 0), "unchecked", said, md_escape(said)))
             continue
-        out.append(Part(inst.n, status, f"{said} {_verdict_line(v)}.",
+        out.append(Part(int(inst.n or 0), status, f"{said} {_verdict_line(v)}.",
                         "\n".join([md_escape(said), "", f"- {_verdict_line(v)}", *table])))
     return out
 
