@@ -50,7 +50,8 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_submission(release, sub / "bob" / ASSIGNMENT, {})
     make_submission(release, sub / "carol" / ASSIGNMENT,
                     {**ref, "answer_lt10_relu": MISTAKES["answer_lt10_relu"],
-                     "answer_is_even_16": MISTAKES["answer_is_even_16"]})
+                     "answer_is_even_16": MISTAKES["answer_is_even_16"],
+                     "answer_is_even_16_sequential": MISTAKES["answer_is_even_16_sequential"]})
     # dave: reference answers, but edits one test cell and deletes another
     dave = make_submission(release, sub / "dave" / ASSIGNMENT, ref)
     nb = nbformat.read(dave / "01-less-than-ten.ipynb", as_version=4)
@@ -102,8 +103,10 @@ def test_an_untouched_release_scores_zero_without_crashing(course: Path) -> None
 
 
 def test_a_mix_gets_partial_credit(course: Path) -> None:
-    lost = RIDDLES["lt10_relu"].points.total + RIDDLES["is_even_16"].points.total
+    lost = sum(RIDDLES[rid].points.total for rid in ("lt10_relu", "is_even_16", "is_even_16_sequential"))
     assert _auto(course)["carol"] == AUTO_TOTAL - lost
+    assert scores(course)["carol"]["test_is_even_16_sequential"] == 0  # its residual fold is refused
+    assert scores(course)["alice"]["test_is_even_16_sequential"] == RIDDLES["is_even_16_sequential"].points.total
 
 
 def test_edited_or_deleted_test_cells_change_nothing(course: Path) -> None:
