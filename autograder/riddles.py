@@ -3,7 +3,8 @@
 A riddle is one small frozen spec object: what the student writes, the function it must
 compute, where it is graded, how outputs are compared, which activation it may use, the
 proven lower bound on its neuron count (with the reason, see docs/theory.md), the
-architecture it must have, if any, and the points it is worth.  Every front end reads these objects; nothing else hard-codes a riddle.
+architecture it must have, if any, and the points it is worth.  Every front end reads these
+objects; nothing else hard-codes a riddle.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def test_is_the_zigzag_exact_on_0_to_16_and_wrong_at_17_as_its_docstring_says() 
     xs = torch.arange(-1, 19, dtype=torch.float64)[:, None]
     y = R.is_even_16_zigzag().double()(xs).reshape(-1)
     right = [int(x) for x, v in zip(xs.reshape(-1).tolist(), y.tolist()) if v == int(x) % 2]
-    assert right == list(range(0, 17))
+    assert right == list(range(17))
 
 
 def test_does_a_wrong_plain_network_fail_without_being_refused() -> None:
@@ -192,8 +192,7 @@ def test_are_layers_counted_by_what_they_read_not_by_how_they_are_written() -> N
 
 def test_is_a_skip_refused_in_a_description_that_no_capture_made() -> None:
     """The rule reads the description's ops (untrusted plain data), not anything torch says."""
-    from autograder.checker import judge
-    from autograder.checker import capture_riddle
+    from autograder.checker import capture_riddle, judge
 
     data = capture_riddle(SPEC, R.is_even_16_zigzag)
     ops = data["instances"][0]["network"]["ops"]
