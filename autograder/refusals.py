@@ -44,3 +44,8 @@ class HiddenBehaviour(CaptureError):
 
 class BadShape(CaptureError):
     """The network's input or output does not have the shape the riddle needs."""
+
+
+class SkipConnection(CaptureError):
+    """A riddle that takes a plain stack of layers got a layer reading something other than
+    the previous layer's output (a residual add, a concatenation with an earlier layer)."""

@@ -1,9 +1,10 @@
-"""The five riddles as data.
+"""The riddles as data.
 
 A riddle is one small frozen spec object: what the student writes, the function it must
 compute, where it is graded, how outputs are compared, which activation it may use, the
-proven lower bound on its neuron count (with the reason, see docs/theory.md) and the
-points it is worth.  Every front end reads these objects; nothing else hard-codes a riddle.
+proven lower bound on its neuron count (with the reason, see docs/theory.md), the
+architecture it must have, if any, and the points it is worth.  Every front end reads these
+objects; nothing else hard-codes a riddle.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import numpy as np
 from .regions import MIN_PIECES, TargetPiece
 
 Method = Literal["enumeration", "line"]
+# "sequential": a plain stack of layers, each reading only the previous layer's output (no
+# skip connections); decided on the captured description by autograder/sequential.py.
+Architecture = Literal["sequential"]
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,12 @@ class Riddle:
     runs: Callable[[int, int], list[tuple[int, int, int, int]]] | None = None
     # The target of a two-input riddle as affine pieces, for the exact region analysis.
     pieces: tuple[TargetPiece, ...] | None = None
+    # None: any graph of affine maps and units (skips allowed); otherwise the shape it must have.
+    architecture: Architecture | None = None
 
     def __repr__(self) -> str:
         tail = f", n={self.n}" if self.n is not None else ""
+        tail += f", {self.architecture}" if self.architecture else ""
         return (f"Riddle({self.id!r}{tail}: {self.target_text}, {self.rule}, "
                 f"{self.activation}, bound {self.lower_bound}, budget {self.budget})")
 
@@ -155,6 +162,16 @@ IS_EVEN_16 = Riddle(
                  "units give at most 2^N pieces",
     budget=8, points=Points(2, 2), signature="is_even_16()", runs=_parity_runs)
 
+IS_EVEN_16_SEQUENTIAL = Riddle(
+    id="is_even_16_sequential", title="x mod 2 on 0..15, plain nn.Sequential with ReLU", arity=1,
+    target=_parity, target_text="exactly x mod 2 (1 for odd x)", domains=(Domain("public", 0, 15),),
+    rule="exact", activation="relu", lower_bound=6,
+    bound_reason="without skips, the 15 linear pieces parity needs on 0..15 are at most the product "
+                 "of (width + 1) over the layers of width 2 or more, and no widths summing to 5 "
+                 "reach 15 (docs/theory.md §4, the product bound)",
+    budget=7, points=Points(2, 2), signature="is_even_16_sequential()", runs=_parity_runs,
+    architecture="sequential")
+
 IS_EVEN_NS: tuple[int, ...] = tuple(range(1, 21)) + (32, 64)
 
 
@@ -186,7 +203,8 @@ IS_EVEN_NETWORK = Riddle(
     budget=4, points=Points(3, 2), signature="is_even_network(n_bits)", runs=_parity_runs)
 
 RIDDLES: dict[str, Riddle] = {
-    r.id: r for r in (LT10_SIGMOID, LT10_RELU, MIN_NETWORK, IS_EVEN_16, IS_EVEN_NETWORK)
+    r.id: r for r in (LT10_SIGMOID, LT10_RELU, MIN_NETWORK, IS_EVEN_16, IS_EVEN_16_SEQUENTIAL,
+                      IS_EVEN_NETWORK)
 }
 
 

@@ -20,6 +20,7 @@ from .line import LineCapExceeded, verify_line
 from .normal import UnitNet, normal_form, settle
 from .regions import RegionCapExceeded, verify_regions
 from .riddles import Domain, Riddle
+from .sequential import find_skip
 
 CHUNK = 1 << 20
 SHOW = 5
@@ -387,6 +388,10 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None)
         swept = _read_sweep(riddle, sweep)
         if isinstance(swept, str):
             return refuse(riddle, swept, neurons)
+    if riddle.architecture == "sequential":
+        skip = find_skip(net)
+        if skip is not None:
+            return refuse(riddle, str(skip), neurons)
     v = Verdict(riddle, exact=False, neurons=neurons)
     if riddle.rule == "tolerance":
         v.exact = _tolerance(riddle, net, v)

@@ -24,7 +24,8 @@ REFERENCES = [
     (R.lt10_sigmoid, "lt10_sigmoid"), (R.lt10_relu, "lt10_relu"), (R.min_network, "min_network"),
     (R.min_network_sequential, "min_network"), (R.min_network_everywhere, "min_network"),
     (R.is_even_16, "is_even_16"), (R.is_even_16_residual, "is_even_16"),
-    (R.is_even_16_zigzag, "is_even_16"), (R.is_even_network, "is_even_network"),
+    (R.is_even_16_zigzag, "is_even_16"), (R.is_even_16_sequential, "is_even_16_sequential"),
+    (R.is_even_16, "is_even_16_sequential"), (R.is_even_network, "is_even_network"),
     (R.is_even_network_sequential, "is_even_network"),
 ]
 

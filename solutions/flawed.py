@@ -99,6 +99,27 @@ def is_even_tanh(n_bits: int) -> nn.Module:
     return nn.Sequential(nn.Linear(1, 1), nn.Tanh())
 
 
+class AddsItsInput(nn.Module):
+    """h + ReLU(W·h + b): a residual block, which a plain stack of layers does not allow."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.layer = nn.Linear(width, width)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + torch.relu(self.layer(h))
+
+
+def residual_parity_sequential() -> nn.Module:
+    """is_even_16's own 4-unit answer, given where skips are not allowed."""
+    return ResidualFold(4)
+
+
+def sequential_holding_a_skip() -> nn.Module:
+    """An nn.Sequential whose middle module adds a skip: the class alone proves nothing."""
+    return nn.Sequential(nn.Linear(1, 2), nn.ReLU(), AddsItsInput(2), nn.Linear(2, 1))
+
+
 FLAWED = [
     (one_unit_lt10, "lt10_relu", "fail", "below the proven minimum"),
     (affine_lt10, "lt10_relu", "fail", "Not exact"),
@@ -112,6 +133,8 @@ FLAWED = [
     (rounding_parity, "is_even_16", "fail", "rounding"),
     (not_a_module, "is_even_16", "fail", "not a torch.nn.Module"),
     (raises, "is_even_16", "error", "RuntimeError: forgot to finish"),
+    (residual_parity_sequential, "is_even_16_sequential", "fail", "SkipConnection at line"),
+    (sequential_holding_a_skip, "is_even_16_sequential", "fail", "is added to the output of layer 1"),
     (is_even_capped, "is_even_network", "fail", "n = 32"),
     (is_even_tanh, "is_even_network", "fail", "Tanh"),
 ]

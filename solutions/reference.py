@@ -112,9 +112,19 @@ def is_even_16_residual() -> nn.Module:
 
 
 def is_even_16_zigzag() -> nn.Module:
-    """Plain Sequential with 7 units, layers [1, 4, 3, 1] (three-way folds, integer weights)."""
+    """Plain Sequential with 7 units, layers [1, 4, 3, 1], integer weights.
+
+    Layer 1 folds 0..16 three ways: t = ReLU(3x − 2) − 2·ReLU(x − 4) + 2·ReLU(8 − x) − 2·ReLU(x − 12)
+    zig-zags with slope ±1 between 14 and 18 on 1..16 (and is 16 at 0), so t ≡ x mod 2 (16 is
+    even).  Layer 2 reads parity off the five integers 14..18 with three units:
+    6 − ReLU(52 − 3t) + 2·ReLU(16 − t) − 2·ReLU(t − 15).  Exact on 0..16, wrong at 17."""
     return nn.Sequential(
         _set(nn.Linear(1, 4), [[3.0], [1.0], [-1.0], [1.0]], [-2.0, -4.0, 8.0, -12.0]), nn.ReLU(),
         _set(nn.Linear(4, 3), [[-3.0, 6.0, -6.0, 6.0], [-1.0, 2.0, -2.0, 2.0], [1.0, -2.0, 2.0, -2.0]],
              [52.0, 16.0, -15.0]), nn.ReLU(),
         _set(nn.Linear(3, 1), [[-1.0, 2.0, -2.0]], [6.0]))
+
+
+def is_even_16_sequential() -> nn.Module:
+    """The best plain network known for 0..15: the 7-unit zig-zag (the proven minimum is 6)."""
+    return is_even_16_zigzag()

@@ -61,6 +61,24 @@ def is_even_16():
             return x % 2
     return P()
 ''',
+    "answer_is_even_16_sequential": '''
+def is_even_16_sequential():
+    class Folds(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.folds = nn.ModuleList(nn.Linear(1, 1) for _ in range(4))
+            with torch.no_grad():
+                for layer, k in zip(self.folds, (3, 2, 1, 0)):
+                    layer.weight.fill_(1.0)
+                    layer.bias.fill_(-(2.0 ** k))
+
+        def forward(self, x):
+            y = x
+            for fold in self.folds:
+                y = y - 2 * torch.relu(fold(y))   # a skip connection: refused here
+            return y
+    return Folds()
+''',
     "answer_is_even_network": '''
 def is_even_network(n_bits):
     sizes = [1] + [2] * n_bits + [1]

@@ -50,7 +50,8 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_submission(release, sub / "bob" / ASSIGNMENT, {})
     make_submission(release, sub / "carol" / ASSIGNMENT,
                     {**ref, "answer_lt10_relu": MISTAKES["answer_lt10_relu"],
-                     "answer_is_even_16": MISTAKES["answer_is_even_16"]})
+                     "answer_is_even_16": MISTAKES["answer_is_even_16"],
+                     "answer_is_even_16_sequential": MISTAKES["answer_is_even_16_sequential"]})
     # dave: reference answers, but edits one test cell and deletes another
     dave = make_submission(release, sub / "dave" / ASSIGNMENT, ref)
     nb = nbformat.read(dave / "01-less-than-ten.ipynb", as_version=4)
@@ -102,8 +103,10 @@ def test_an_untouched_release_scores_zero_without_crashing(course: Path) -> None
 
 
 def test_a_mix_gets_partial_credit(course: Path) -> None:
-    lost = RIDDLES["lt10_relu"].points.total + RIDDLES["is_even_16"].points.total
+    lost = sum(RIDDLES[rid].points.total for rid in ("lt10_relu", "is_even_16", "is_even_16_sequential"))
     assert _auto(course)["carol"] == AUTO_TOTAL - lost
+    assert scores(course)["carol"]["test_is_even_16_sequential"] == 0  # its residual fold is refused
+    assert scores(course)["alice"]["test_is_even_16_sequential"] == RIDDLES["is_even_16_sequential"].points.total
 
 
 def test_edited_or_deleted_test_cells_change_nothing(course: Path) -> None:
@@ -133,7 +136,8 @@ def test_written_answers_wait_for_manual_grading(course: Path) -> None:
 def test_graded_test_cells_have_report_figure_and_score_and_no_stderr(course: Path) -> None:
     nb = nbformat.read(course / "autograded" / "alice" / ASSIGNMENT / "03-is-even.ipynb", as_version=4)
     cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")]
-    assert len(cells) == 2
+    assert [c.metadata.nbgrader.grade_id for c in cells] == [
+        "test_is_even_16", "test_is_even_16_sequential", "test_is_even_network"]
     for cell in cells:
         kinds = [o.output_type for o in cell.outputs]
         assert kinds == ["stream", "display_data", "execute_result"]
@@ -153,6 +157,7 @@ def test_feedback_shows_reports_but_never_hidden_tests(course: Path) -> None:
     assert "PASS 5/5" in alice and "proven minimum" in alice and "data:image/png" in alice
     carol = (course / "feedback" / "carol" / ASSIGNMENT / "03-is-even.html").read_text()
     assert "remainder" in carol
+    assert "SkipConnection at cell" in carol  # her is_even_16_sequential is a residual fold
 
 
 def test_export_writes_one_row_per_student(course: Path) -> None:

@@ -135,6 +135,7 @@ def test_mistakes_get_zero_with_the_reason_and_counterexamples(bundle: Path, tmp
     assert "f(10) = 0.5" in tests["lt10_sigmoid"]["output"]
     assert "| input | expected | got |" in tests["lt10_relu"]["output"]
     assert "Refused" in tests["min_network"]["output"]
+    assert "Refused: SkipConnection at cell" in tests["is_even_16_sequential"]["output"]
     assert "neurons" in tests["lt10_relu"]["output"] and "proven minimum" in tests["lt10_relu"]["output"]
     parts = [t for t in data["tests"] if t["name"].startswith("is_even_network, n = ")]
     assert parts[0]["status"] == "failed" and "not exact" in parts[0]["name"]

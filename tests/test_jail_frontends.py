@@ -80,9 +80,10 @@ def test_the_pytest_plugin_passes_a_right_notebook_under_warnings_as_errors(tmp_
 
 
 def test_notes_cannot_forge_the_pytest_summary(tmp_path: Path) -> None:
-    forged = "\\n" + "=" * 20 + " neuron-riddles: 17 / 17 points " + "=" * 20 + "\\n\\x1b[32m"
+    full = f"{sum(r.points.total for r in RIDDLES.values()):g}"
+    forged = "\\n" + "=" * 20 + f" neuron-riddles: {full} / {full} points " + "=" * 20 + "\\n\\x1b[32m"
     nb = make_notebook(tmp_path / "forger.ipynb", f"raise ValueError('x{forged}')")
     proc = _pytest(nb)
     banners = [ln for ln in proc.stdout.splitlines() if ln.startswith("=") and "neuron-riddles:" in ln]
-    assert banners == [next(ln for ln in banners if "0 / 17" in ln)], proc.stdout[-3000:]
+    assert banners == [next(ln for ln in banners if f"0 / {full}" in ln)], proc.stdout[-3000:]
     assert "\x1b[32m" not in proc.stdout

@@ -33,11 +33,27 @@ ROOT = repo_root()
 LIMITS = Limits(cell=10, notebook=90, call=10)
 FLAGS = ["--cell-timeout", "10", "--timeout", "90", "--call-timeout", "10"]
 REF = reference_answers(ROOT / "source" / ASSIGNMENT)
-NB1, NB2 = "01-less-than-ten.ipynb", "02-minimum.ipynb"
+NB1, NB2, NB3 = "01-less-than-ten.ipynb", "02-minimum.ipynb", "03-is-even.ipynb"
 SLOW = "import time\ntime.sleep(40)  # far beyond the per-cell limit: interrupted, the run goes on"
 ENDLESS = "while True:\n    pass"
 SYNTAX = 'def lt10_relu():\n    return nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1)\n'
 WRONG_RELU = "def lt10_relu():\n    return nn.Identity()  # redefined after its test cell: not graded"
+TENT_FOLDS = """def is_even_16_sequential():
+    layers, width = [], 1
+    for k in (3, 2, 1, 0):   # 8 units, over the budget of 7: exact, with partial efficiency credit
+        layer = nn.Linear(width, 2)
+        with torch.no_grad():
+            layer.weight.copy_(torch.tensor([[1.0], [1.0]]) if width == 1 else torch.tensor([[1.0, -2.0]] * 2))
+            layer.bias.copy_(torch.tensor([0.0, -(2.0 ** k)]))
+        layers += [layer, nn.ReLU()]
+        width = 2
+    out = nn.Linear(2, 1)
+    with torch.no_grad():
+        out.weight.copy_(torch.tensor([[1.0, -2.0]]))
+        out.bias.zero_()
+    return nn.Sequential(*layers, out)"""
+PLAIN = RIDDLES["is_even_16_sequential"]
+TENT_SCORE = PLAIN.points.exact + PLAIN.points.efficiency * PLAIN.budget / 8
 
 # student -> (notebook, edits, expected score of each riddle the notebook is about)
 # edits: (where, grade_id, source): insert a code cell "before"/"after" the cell with grade_id,
@@ -54,6 +70,8 @@ CLASS: dict[str, tuple[str, list[tuple[str, str, str]], dict[str, float]]] = {
                         ("answer", "answer_lt10_sigmoid", MISTAKES["answer_lt10_sigmoid"])],
                   {"lt10_sigmoid": 0, "lt10_relu": 3}),
     "one": (NB2, [], {"min_network": 3}),
+    "plain": (NB3, [("answer", "answer_is_even_16_sequential", TENT_FOLDS)],
+              {"is_even_16": 4, "is_even_16_sequential": TENT_SCORE, "is_even_network": 5}),
 }
 
 
@@ -196,7 +214,7 @@ def by_gradescope(course: Path, tmp: Path) -> dict[str, dict[str, float]]:
         env = {**os.environ, "RIDDLES_AUTOGRADER_ROOT": str(root), "RIDDLES_PYTHON": sys.executable}
         subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=600, check=True)
         results = json.loads((root / "results" / "results.json").read_text())
-        # one test per riddle ("number" 1..5); the parts of is_even_network ("5.n") hold no points
+        # one test per riddle ("number" 1, 2, ...); the parts of is_even_network ("6.n") hold no points
         out[student] = {t["name"].split(":")[0]: t["score"] for t in results["tests"] if "." not in t["number"]}
     return out
 
