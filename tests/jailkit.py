@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import time
 import shutil
 import subprocess
 import sys
@@ -49,16 +50,22 @@ def report(out: Path, name: str) -> dict:  # type: ignore[type-arg]
     return json.loads((out / "reports" / f"{name}.json").read_text())
 
 
-def jailed_processes() -> list[int]:
-    """Processes running under a per-notebook uid (none may outlive a run)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid >= jail.UID_BASE:
-                found.append(int(entry))
-        except OSError:
-            continue
-    return found
+def jailed_processes(wait: float = 10.0) -> list[int]:
+    """Processes running under a per-notebook uid (none may outlive a run).  A notebook's
+    processes are killed when its run ends, but the kernel reaps them a moment later: poll for
+    up to `wait` seconds before saying that some are still there."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and os.stat(f"/proc/{entry}").st_uid >= jail.UID_BASE:
+                    found.append(int(entry))
+            except OSError:
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def open_to_second_user(*paths: Path) -> None:
