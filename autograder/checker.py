@@ -217,7 +217,8 @@ def _is_module(obj: Any) -> bool:
 
 def _not_the_result(rid: str | None) -> str:
     name = rid or "lt10_relu"
-    arg = "n_bits" if rid == "is_even_network" else ""
+    spec = RIDDLES.get(name)
+    arg = "n" if spec is not None and spec.sizes else ""
     return (f"pass the function, not its result: check({name}), not check({name}({arg})); the grader "
             "calls your function itself to build the network")
 

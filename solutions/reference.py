@@ -6,6 +6,8 @@ pass computes.  Each docstring says what the network computes and why it is righ
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -118,3 +120,17 @@ def is_even_16_zigzag() -> nn.Module:
         _set(nn.Linear(4, 3), [[-3.0, 6.0, -6.0, 6.0], [-1.0, 2.0, -2.0, 2.0], [1.0, -2.0, 2.0, -2.0]],
              [52.0, 16.0, -15.0]), nn.ReLU(),
         _set(nn.Linear(3, 1), [[-1.0, 2.0, -2.0]], [6.0]))
+
+
+def answer(rid: str) -> Callable[..., nn.Module] | None:
+    """A riddle's registered reference answer: the function of this module named like the
+    riddle (None when there is none; a test fails for every riddle without one)."""
+    fn = globals().get(rid)
+    return fn if callable(fn) and not isinstance(fn, type) else None
+
+
+def answers() -> dict[str, Callable[..., nn.Module]]:
+    """The reference answer of every riddle of the registry that has one, in registry order."""
+    from autograder.riddles import RIDDLES
+
+    return {rid: fn for rid in RIDDLES if (fn := answer(rid)) is not None}
