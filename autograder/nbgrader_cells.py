@@ -123,3 +123,20 @@ self_test(globals().get("{riddle}"), "{riddle}")
 from autograder.nbgrader_cells import riddle_test
 riddle_test(globals().get("{riddle}"), "{riddle}")
 ### END HIDDEN TESTS"""
+
+
+def riddle_cells(riddle: str, answer: str) -> list[Any]:
+    """The cells a riddle needs in an instructor notebook, with nbgrader's metadata: the answer
+    cell (`answer` is the function, its solution between `### BEGIN SOLUTION` and
+    `### END SOLUTION`), a `check(...)` cell and the locked test cell `test_<id>`."""
+    from nbformat.v4 import new_code_cell
+
+    def meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None) -> dict[str, Any]:
+        nb = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+              "solution": solution, "task": False}
+        return {"nbgrader": {**nb, "points": points} if points is not None else nb}
+
+    return [new_code_cell(answer.strip("\n"), metadata=meta(f"answer_{riddle}", grade=False, solution=True, locked=False)),
+            new_code_cell(f"check({riddle});"),
+            new_code_cell(graded_cell_source(riddle), metadata=meta(f"test_{riddle}", grade=True, solution=False,
+                                                                    locked=True, points=RIDDLES[riddle].points.total))]
