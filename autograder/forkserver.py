@@ -113,7 +113,7 @@ def _preload() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x[:, :1] - torch.relu(self.lin(x)) + torch.cat([x, x], 1)[:, :1] * 0
 
-    capture_riddle(RIDDLES["min_network"], lambda: _Warm())
+    capture_riddle(next(r for r in RIDDLES.values() if r.arity == 2), lambda: _Warm())  # any two-input riddle
 
 
 def _forked(body: Callable[[], object], failure: int) -> NoReturn:

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 from nbclient import NotebookClient
+from torch import nn
 
 from autograder.course import ASSIGNMENT, nbgrader, scores
 from autograder.course_riddles import CourseRiddleError, find_course_root, loaded_file, use_course, use_riddle_file
@@ -240,3 +242,63 @@ def test_a_riddle_file_next_to_a_submission_is_not_loaded(tmp_path: Path) -> Non
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert "ran code in the grader" not in proc.stdout + proc.stderr
     assert "a.ipynb::max_network" not in proc.stdout and "a.ipynb::min_network" in proc.stdout
+
+
+# ---- what the line analysis needs comes from the spec: any constant label, any period ---------
+STEP = '''
+from autograder.riddles import Domain, Points, Riddle
+
+
+def _step(x):
+    return 3 + 2 * (x >= 0)
+
+
+def _runs(lo, hi):  # 3 on the negatives, 5 from 0 on: constant labels, not residues mod 2
+    return [r for r in ((lo, min(hi, -1), 3, 0), (max(lo, 0), hi, 5, 0)) if r[0] <= r[1]]
+
+
+RIDDLES = [Riddle(
+    id="step_network", title="3 below zero, 5 from zero on", arity=1, target=_step,
+    target_text="exactly 3 if x < 0 else 5", rule="exact", activation="relu",
+    domains=(Domain("public", -20, 19), Domain("huge", -2**40, 2**40, method="line")),
+    lower_bound=2, bound_reason="a step is not affine on either side of one kink (as x < 10)",
+    budget=2, points=Points(1, 1), runs=_runs)]
+'''
+
+
+def _step_net(shift: float) -> nn.Module:
+    """3 + 2·(ReLU(x + 1 + shift) − ReLU(x + shift)): the step at 0 when shift = 0."""
+    hidden, out = nn.Linear(1, 2), nn.Linear(2, 1)
+    with torch.no_grad():
+        hidden.weight.copy_(torch.tensor([[1.0], [1.0]]))
+        hidden.bias.copy_(torch.tensor([1.0 + shift, shift]))
+        out.weight.copy_(torch.tensor([[2.0, -2.0]]))
+        out.bias.copy_(torch.tensor([3.0]))
+    return nn.Sequential(hidden, nn.ReLU(), out).double()  # float64: exact on the whole range
+
+
+def test_a_one_input_course_riddle_is_decided_on_a_huge_range_by_its_runs(tmp_path: Path) -> None:
+    from autograder import check_function
+
+    use_course(_course(tmp_path, STEP))
+    right = check_function(lambda: _step_net(0.0), "step_network")
+    assert right.status == "pass" and right.score == 2, right.message
+    assert "line" in right.verdicts[0].methods  # not enumerated: 2^41 points
+    wrong = check_function(lambda: _step_net(1.0), "step_network")
+    assert wrong.status == "fail" and wrong.counterexamples[0].input == [-1], wrong.message
+
+
+def test_the_line_analysis_takes_labels_of_any_period() -> None:
+    from autograder.capture import capture
+    from autograder.line import verify_line
+    from autograder.normal import normal_form
+
+    identity = nn.Linear(1, 1)
+    with torch.no_grad():
+        identity.weight.fill_(1.0)
+        identity.bias.zero_()
+    net = normal_form(capture(identity, 1))
+    assert verify_line(net, [(0, 2, 0, 1, 3)])[0] == []  # x mod 3 is x on 0..2
+    failures, _ = verify_line(net, [(0, 3, 0, 1, 3)])
+    assert [(f.input, f.expected) for f in failures] == [(3, 0)]
+    assert verify_line(net, [(7, 7, 7, 0)])[0] == []  # a constant label of any size
