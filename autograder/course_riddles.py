@@ -30,6 +30,9 @@ from .riddles import Riddle
 
 RIDDLE_FILE = "riddles.py"
 CONFIG_FILE = "nbgrader_config.py"
+HANDED_OUT = "course_riddles.py"
+"""The riddle file's name next to released notebooks (and in the Gradescope bundle): a student's
+kernel outside the course tree finds the course's riddles there."""
 BUILTIN: tuple[str, ...] = tuple(registry.RIDDLES)
 _loaded: dict[str, Path | None] = {"file": None}
 
@@ -91,11 +94,16 @@ def use_course(root: Path | None = None) -> list[str]:
 
 def in_kernel() -> None:
     """For `check` and the test cells in a student's kernel: load the course found from the
-    working directory (the notebook's folder) if there is one; keep the registry otherwise
-    (a jailed child has no course folder: its template already holds the course's riddles)."""
+    working directory (the notebook's folder), or the copy handed out with the notebooks
+    (`course_riddles.py` in that folder), if there is one; keep the registry otherwise (a jailed
+    child has no course folder: its template already holds the course's riddles).  The kernel
+    runs the student's code anyway; graders never look next to a notebook."""
     if os.environ.get("RIDDLES_GRADING"):
         return
     path = riddle_file(find_course_root())
+    handed_out = Path.cwd() / HANDED_OUT
+    if path is None and handed_out.is_file():
+        path = handed_out
     if path is not None:
         use_riddle_file(path)
 

@@ -25,13 +25,13 @@ from typing import Any
 from . import __version__
 from .limits import DEFAULT, Limits
 from .report import md_escape
-from .course_riddles import CourseRiddleError, loaded_file, use_riddle_file
+from .course_riddles import HANDED_OUT, CourseRiddleError, loaded_file, use_riddle_file
 from .riddles import RIDDLES
 
 DEFAULT_ROOT = "/autograder"
 ROOT_ENV = "RIDDLES_AUTOGRADER_ROOT"
 CONFIG_NAME = "riddles-gradescope.json"
-COURSE_FILE = "course_riddles.py"
+COURSE_FILE = HANDED_OUT
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 BUNDLE_FILES = Path(__file__).parent / "bundle"
 PACKAGE_DIR = Path(__file__).parent

@@ -302,3 +302,17 @@ def test_the_line_analysis_takes_labels_of_any_period() -> None:
     failures, _ = verify_line(net, [(0, 3, 0, 1, 3)])
     assert [(f.input, f.expected) for f in failures] == [(3, 0)]
     assert verify_line(net, [(7, 7, 7, 0)])[0] == []  # a constant label of any size
+
+
+def test_check_outside_the_course_uses_the_copy_handed_out_with_the_notebooks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autograder import check
+
+    home = tmp_path / "student-home" / "riddles"
+    home.mkdir(parents=True)
+    (home / "course_riddles.py").write_text(STEP)
+    monkeypatch.chdir(home)
+    monkeypatch.delenv("RIDDLES_COURSE_ROOT", raising=False)
+    monkeypatch.delenv("RIDDLES_GRADING", raising=False)
+    result = check(lambda: _step_net(0.0), riddle="step_network", plot=False)
+    assert result is not None and result.status == "pass", result
