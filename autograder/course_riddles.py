@@ -18,6 +18,7 @@ it (the instructor does), and it refuses a course riddle without a reason.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
@@ -35,6 +36,7 @@ HANDED_OUT = "course_riddles.py"
 kernel outside the course tree finds the course's riddles there."""
 BUILTIN: tuple[str, ...] = tuple(registry.RIDDLES)
 _loaded: dict[str, Path | None] = {"file": None}
+_digest: dict[str, str] = {"file": ""}  # the loaded file's sha256: an edited file is read again
 
 
 class CourseRiddleError(Exception):
@@ -75,11 +77,12 @@ def course_ids() -> list[str]:
 def fingerprint() -> str:
     """What grades depend on besides the package: the loaded riddle file's bytes ('' for none),
     so that a resumed class grading regrades after the instructor changes a riddle."""
-    path = _loaded["file"]
+    return _digest["file"]
+
+
+def _sha256(path: Path | None) -> str:
     if path is None:
         return ""
-    import hashlib
-
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
@@ -113,7 +116,8 @@ def use_riddle_file(path: Path | None) -> list[str]:
     any other course's.  Returns their ids.  Raises CourseRiddleError for a file that cannot
     be used; the registry is then left as it was."""
     path = path.resolve() if path is not None else None
-    if path == _loaded["file"]:
+    digest = _sha256(path)
+    if path == _loaded["file"] and digest == _digest["file"]:
         return course_ids()
     specs = _read(path) if path is not None else []
     for rid in [rid for rid in registry.RIDDLES if rid not in BUILTIN]:
@@ -121,6 +125,7 @@ def use_riddle_file(path: Path | None) -> list[str]:
     for spec in specs:
         registry.RIDDLES[spec.id] = spec
     _loaded["file"] = path
+    _digest["file"] = digest
     return [spec.id for spec in specs]
 
 

@@ -426,7 +426,7 @@ class ForkServer:
         self.proc: subprocess.Popen[str] | None = None
         self.lock = threading.Lock()
         self.isolation = ""
-        self.course_file: Path | None = None  # the course riddle file the server holds
+        self.course: tuple[Path | None, str] = (None, "")  # the course riddle file the server holds, its digest
 
     def __enter__(self) -> ForkServer:
         return self
@@ -436,10 +436,10 @@ class ForkServer:
 
     def start(self) -> None:
         """Start the server with the course riddles this process grades with (the same file)."""
-        from .course_riddles import loaded_file
+        from .course_riddles import fingerprint, loaded_file
 
-        self.course_file = loaded_file()
-        course = ["--course-riddles", str(self.course_file)] if self.course_file else []
+        self.course = (loaded_file(), fingerprint())
+        course = ["--course-riddles", str(self.course[0])] if self.course[0] else []
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-m", "autograder.forkserver", *course], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
@@ -461,10 +461,10 @@ class ForkServer:
         return json.loads(line)
 
     def _ask(self, request: dict[str, Any], budget: float) -> dict[str, Any]:
-        from .course_riddles import loaded_file
+        from .course_riddles import fingerprint, loaded_file
 
         with self.lock:
-            if self.proc is not None and self.course_file != loaded_file():
+            if self.proc is not None and self.course != (loaded_file(), fingerprint()):
                 self.stop()  # the grader changed course: the server must hold the same riddles
             if self.proc is None or self.proc.poll() is not None:
                 self.start()

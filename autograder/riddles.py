@@ -122,13 +122,17 @@ class Riddle:
     at_size: Callable[[int], Size] | None = None
     bound_text: str = ""  # the proven minimum in the rules table, for a riddle with sizes ("n")
     budget_text: str = ""  # its budget there ("2n")
-    theory: str = ""  # the heading of the proof of `lower_bound` in the course's theory page
+    # The heading (its text, without the #s) of the section of docs/theory.md that proves
+    # `lower_bound` and names the riddle's id in backticks (tests/test_registry.py checks both).
+    theory: str = ""
 
     @property
     def input_names(self) -> tuple[str, ...]:
         if self.inputs:
             return self.inputs
-        return ("x",) if self.arity == 1 else ("a", "b", "c", "d")[:self.arity]
+        if self.arity <= 2:
+            return ("x",) if self.arity == 1 else ("a", "b")
+        return tuple(f"x{i}" for i in range(1, self.arity + 1))
 
     @property
     def target_label(self) -> str:

@@ -316,3 +316,12 @@ def test_check_outside_the_course_uses_the_copy_handed_out_with_the_notebooks(
     monkeypatch.delenv("RIDDLES_GRADING", raising=False)
     result = check(lambda: _step_net(0.0), riddle="step_network", plot=False)
     assert result is not None and result.status == "pass", result
+
+
+def test_an_edited_course_file_is_read_again(tmp_path: Path) -> None:
+    course = _course(tmp_path, SPEC)
+    use_course(course)
+    assert RIDDLES["max_network"].budget == 2
+    (course / "riddles.py").write_text(SPEC.replace("budget=2,", "budget=3,"))
+    use_course(course)
+    assert RIDDLES["max_network"].budget == 3
