@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from autograder import check_function
-from autograder.riddles import RIDDLES
 from autograder.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
+from autograder.riddles import RIDDLES
 
 from . import reference as R
 from .article import ARTICLE

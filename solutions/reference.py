@@ -6,7 +6,7 @@ pass computes.  Each docstring says what the network computes and why it is righ
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

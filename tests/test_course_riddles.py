@@ -27,14 +27,20 @@ from nbclient import NotebookClient
 from torch import nn
 
 from autograder.course import ASSIGNMENT, nbgrader, scores
-from autograder.course_riddles import CourseRiddleError, find_course_root, loaded_file, use_course, use_riddle_file
+from autograder.course_riddles import (
+    CourseRiddleError,
+    find_course_root,
+    loaded_file,
+    use_course,
+    use_riddle_file,
+)
 from autograder.riddles import RIDDLES
 
 from .conftest import ROOT, riddles_cli
 
 PACKAGE = ROOT / "autograder"
 DOC = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC, re.S)
+BLOCKS = re.findall(r"```python\n(.*?)```", DOC, re.DOTALL)
 SPEC = next(b for b in BLOCKS if b.startswith("# riddles.py"))
 CELLS = next(b for b in BLOCKS if "riddle_cells(" in b)
 NOTEBOOK = "04-maximum.ipynb"
@@ -86,13 +92,13 @@ def course(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     (root / "riddles.py").write_text(SPEC, encoding="utf-8")
     for nb in (root / "source" / ASSIGNMENT).glob("0[123]-*.ipynb"):
         nb.unlink()  # this course grades only the new riddle (keeps the test short)
-    made = subprocess.run([sys.executable, "-c", CELLS], cwd=root, env=_env(), capture_output=True, text=True,
+    made = subprocess.run([sys.executable, "-c", CELLS], check=False, cwd=root, env=_env(), capture_output=True, text=True,
                           timeout=120)
     assert made.returncode == 0, made.stderr
     nbgrader(root, "generate_assignment", ASSIGNMENT, "--force")
     released = nbformat.read(root / "assignments" / ASSIGNMENT / NOTEBOOK, as_version=4)
     assert "BEGIN SOLUTION" not in json.dumps(released)
-    right = re.search(r"riddle_cells\(\"max_network\", '''(.*?)'''", CELLS, re.S).group(1)  # type: ignore[union-attr]
+    right = re.search(r"riddle_cells\(\"max_network\", '''(.*?)'''", CELLS, re.DOTALL).group(1)  # type: ignore[union-attr]
     right = right.replace("    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION\n", "")
     for student, answer in (("ada", right), ("ben", WRONG)):
         nb = nbformat.read(root / "assignments" / ASSIGNMENT / NOTEBOOK, as_version=4)
@@ -109,7 +115,7 @@ def _submitted(course: Path, student: str) -> Path:
 
 
 def _cli(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=course, env=_env(),
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], check=False, cwd=course, env=_env(),
                           capture_output=True, text=True, timeout=600)
 
 
@@ -159,7 +165,7 @@ def test_pytest_submission(course: Path, tmp_path: Path) -> None:
         junit = tmp_path / f"{student}.xml"
         proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--submission",
                                str(_submitted(course, student)), f"--junitxml={junit}"],
-                              cwd=course, env=_env(), capture_output=True, text=True, timeout=600)
+                              check=False, cwd=course, env=_env(), capture_output=True, text=True, timeout=600)
         assert proc.returncode in (0, 1), proc.stdout[-3000:]  # tests ran (the package's riddles are missing)
         cases = ET.parse(junit).getroot().iter("testcase")
         got = {c.get("name"): {p.get("name"): p.get("value") for p in c.iter("property")} for c in cases}
@@ -227,7 +233,7 @@ def test_every_front_end_says_so_in_one_line(tmp_path: Path) -> None:
     nb = tmp_path / "a.ipynb"
     nbformat.write(nbformat.v4.new_notebook(), nb)
     proc = subprocess.run([sys.executable, "-m", "autograder.cli", "check", str(nb)], cwd=course, env=_env(),
-                          capture_output=True, text=True, timeout=120)
+                          check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.startswith("riddles: error: the course riddle file")
     assert len(proc.stderr.strip().splitlines()) == 1
 
@@ -238,7 +244,7 @@ def test_a_riddle_file_next_to_a_submission_is_not_loaded(tmp_path: Path) -> Non
     nbformat.write(nbformat.v4.new_notebook(), student / "a.ipynb")
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--submission",
                            str(student / "a.ipynb"), "--collect-only", "-q"], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=300)
+                          check=False, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert "ran code in the grader" not in proc.stdout + proc.stderr
     assert "a.ipynb::max_network" not in proc.stdout and "a.ipynb::min_network" in proc.stdout

@@ -58,7 +58,7 @@ def test_every_riddle_has_its_cells_in_a_source_notebook(rid: str) -> None:
     tests = [meta for _, meta in cells if meta.get("grade_id") == f"test_{rid}"]
     assert len(tests) == 1, f"source/riddles/ needs exactly one test cell test_{rid}, found {len(tests)}"
     assert tests[0].get("grade") and tests[0].get("points") == RIDDLES[rid].points.total
-    answers = [src for src, meta in cells if meta.get("solution") and re.search(rf"^def {rid}\(", src, re.M)]
+    answers = [src for src, meta in cells if meta.get("solution") and re.search(rf"^def {rid}\(", src, re.MULTILINE)]
     assert answers, f"source/riddles/ has no solution cell defining {rid}()"
 
 
