@@ -157,6 +157,9 @@ def test_riddles_grade(course: Path) -> None:
     with open(course / "riddles-grades" / "grades.csv", newline="") as f:
         rows = {r["student"]: float(r["max_network"]) for r in csv.DictReader(f)}
     assert rows == EXPECTED
+    page = (course / "riddles-grades" / "feedback" / "ben.html").read_text()
+    section = page[page.index("<h2>max_network"):].split("</section>")[0]
+    assert "wrong about max(a, b)" in section and "min(a, b)" not in section  # drawn against the spec's target
 
 
 @pytest.mark.slow
