@@ -221,8 +221,9 @@ def _is_module(obj: Any) -> bool:
 
 
 def _not_the_result(rid: str | None) -> str:
-    name = rid or "lt10_relu"
-    arg = "n_bits" if rid == "is_even_network" else ""
+    name = rid or "lt10_relu"  # an example, when the riddle is not known
+    spec = RIDDLES.get(name)
+    arg = "n" if spec is not None and spec.sizes else ""
     return (f"pass the function, not its result: check({name}), not check({name}({arg})); the grader "
             "calls your function itself to build the network")
 

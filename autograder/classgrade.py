@@ -23,6 +23,7 @@ from typing import Any, Iterator
 
 from . import __version__
 from .answer import Answer, MalformedAnswer
+from .course_riddles import fingerprint as course_fingerprint
 from .forkserver import ForkServer, WorkerCrashed
 from .riddles import RIDDLES
 from .limits import Limits
@@ -132,7 +133,7 @@ def discover(path: Path) -> list[Submission]:
         if seen[s.student] > 1:
             s.student = f"{s.student} ({seen[s.student]})"
     for s in subs:
-        h = hashlib.sha256(f"{__version__}|{sorted(RIDDLES)}".encode())
+        h = hashlib.sha256(f"{__version__}|{sorted(RIDDLES)}|{course_fingerprint()}".encode())
         for nb in s.notebooks:
             h.update(os.fsencode(nb.relative_to(root)) + b"\0")
             try:

@@ -200,6 +200,25 @@ def course_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_course(args: argparse.Namespace) -> str:
+    """Put the course's own riddles (docs/authoring.md) in the registry for the commands that
+    grade: the course being graded (`riddles grade COURSE`), else the one the working directory
+    is in.  Returns what went wrong ('' when nothing did)."""
+    from .course_riddles import CONFIG_FILE, CourseRiddleError, use_course
+
+    if args.command not in ("check", "grade") and not (args.command == "gradescope" and args.action == "build"):
+        return ""
+    graded = Path(args.path) if args.command == "grade" else None
+    try:
+        use_course(graded if graded is not None and (graded / CONFIG_FILE).is_file() else None)
+    except CourseRiddleError as e:
+        return str(e)
+    unknown = [rid for rid in getattr(args, "riddle", None) or [] if rid not in RIDDLES]
+    if unknown:
+        return f"--riddle {unknown[0]}: no such riddle (choose from {', '.join(RIDDLES)})"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riddles", description="Exact grading of hand-written neural networks.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -220,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebook", help="a notebook, or a folder of notebooks")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--html", default=None, metavar="FILE", help="also write the scoreboard as an HTML page")
-    p.add_argument("--riddle", action="append", choices=list(RIDDLES), help="check only this riddle (repeatable)")
+    p.add_argument("--riddle", action="append", metavar="ID",
+                   help="check only this riddle (repeatable; the package's riddles and the course's)")
     limits_mod.add_arguments(p, names=limits_mod.PER_NOTEBOOK)
     g = sub.add_parser("grade", help="grade a class: an nbgrader course tree or a folder of notebooks")
     g.add_argument("path")
@@ -246,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--root", default=None, help="the autograder root (default $RIDDLES_AUTOGRADER_ROOT or /autograder)")
     r.add_argument("--config", default=None, help="the bundle's settings (default root/source/riddles-gradescope.json)")
     args = parser.parse_args(argv)
+    problem = _load_course(args)
+    if problem:
+        print(f"riddles: error: {printable(problem)}", file=sys.stderr)
+        return 2
     if args.command == "grade":
         return grade_command(args)
     if args.command == "gradescope":

@@ -69,7 +69,8 @@ def _line_chart(series: list[tuple[list[float], list[float], str, str]], caption
     return _figure("".join(parts), caption)
 
 
-def _grid_map(wrong: np.ndarray, lo: int, hi: int, caption: str, outline: tuple[int, int] | None = None) -> str:
+def _grid_map(wrong: np.ndarray, lo: int, hi: int, caption: str, outline: tuple[int, int] | None = None,
+              names: tuple[str, ...] = ("a", "b")) -> str:
     """A square map of a grid of pairs: red where some pair is wrong, green elsewhere."""
     n = wrong.shape[0]
     cell = max(2, min(6, 300 // max(n, 1)))
@@ -84,10 +85,10 @@ def _grid_map(wrong: np.ndarray, lo: int, hi: int, caption: str, outline: tuple[
     w, h = LEFT + side + RIGHT, TOP + side + BOTTOM
     labels = (f'<text x="{LEFT}" y="{TOP + side + 13}" font-size="10">{lo}</text>'
               f'<text x="{LEFT + side}" y="{TOP + side + 13}" font-size="10" text-anchor="end">{hi}</text>'
-              f'<text x="{LEFT + side / 2}" y="{h - 4}" font-size="10" text-anchor="middle">a</text>'
+              f'<text x="{LEFT + side / 2}" y="{h - 4}" font-size="10" text-anchor="middle">{html.escape(names[0])}</text>'
               f'<text x="{LEFT - 4}" y="{TOP + side}" font-size="10" text-anchor="end">{lo}</text>'
               f'<text x="{LEFT - 4}" y="{TOP + 9}" font-size="10" text-anchor="end">{hi}</text>'
-              f'<text x="10" y="{TOP + side / 2}" font-size="10">b</text>')
+              f'<text x="10" y="{TOP + side / 2}" font-size="10">{html.escape(names[1])}</text>')
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
            f'aria-label="{html.escape(caption)}"><rect x="{LEFT}" y="{TOP}" width="{side}" height="{side}" '
            f'fill="#dfd"/>{rects}{box}{labels}</svg>')
@@ -98,7 +99,7 @@ def svg_figure(r: RiddleResult) -> str:
     """The riddle's figure as SVG in a <figure> with its caption, or '' when there is nothing to draw."""
     if not r.verdicts:
         return ""
-    if r.riddle.id == "is_even_network":
+    if r.riddle.sizes:
         vs = [v for v in r.verdicts if not v.refused]
         if not vs:
             return ""
@@ -124,17 +125,21 @@ def svg_figure(r: RiddleResult) -> str:
         bad = np.abs(got - want) > tol
         return _line_chart([(xs.tolist(), want.tolist(), "#bbb", "line"), (xs.tolist(), got.tolist(), "#1f77b4", "dots"),
                             (xs[bad].tolist(), got[bad].tolist(), "red", "crosses")],
-                           f"On {d.describe()}: target (grey), your network (blue), wrong (red).") + extra
+                           f"On {d.describe()}: target {v.riddle.target_label} (grey), your network (blue), "
+                           "wrong (red).", x_name=v.riddle.input_names[0]) + extra
+    if d.arity != 2:
+        return extra  # no picture of more than two inputs
     side = d.hi - d.lo + 1
-    grid = np.arange(d.lo, d.hi + 1)
-    wrong = np.asarray(v.public_values).reshape(side, side) != np.minimum.outer(grid, grid)
+    a, b = np.meshgrid(np.arange(d.lo, d.hi + 1), np.arange(d.lo, d.hi + 1), indexing="ij")
+    wrong = np.asarray(v.public_values).reshape(side, side) != np.asarray(v.riddle.target(a, b))
     block = -(-side // 50)  # at most 50 x 50 blocks, each red if any pair in it is wrong
     n = -(-side // block)
     padded = np.zeros((n * block, n * block), dtype=bool)
     padded[:side, :side] = wrong
     blocks = padded.reshape(n, block, n, block).any(axis=(1, 3))
     return _grid_map(blocks, d.lo, d.hi, f"The public grid {d.describe()}: red where your network is "
-                                        "wrong, green where it is right.") + extra
+                                        f"wrong about {v.riddle.target_label}, green where it is right.",
+                     names=v.riddle.input_names) + extra
 
 
 def _failing_grid_svg(r: RiddleResult) -> str:
@@ -148,11 +153,11 @@ def _failing_grid_svg(r: RiddleResult) -> str:
     if g["arity"] == 2:
         return _grid_map(wrong.reshape(len(axis), len(axis)), g["lo"], g["hi"],
                          f"Where it fails: {g['domain']} on evenly spaced pairs, red where your network is wrong; "
-                         "the black square is the public grid.", outline=(pub.lo, pub.hi))
+                         "the black square is the public grid.", outline=(pub.lo, pub.hi), names=r.riddle.input_names)
     return _line_chart([(axis[~wrong].tolist(), [0.0] * int((~wrong).sum()), "#2a2", "dots"),
                         (axis[wrong].tolist(), [0.0] * int(wrong.sum()), "red", "crosses")],
                        f"Where it fails: {g['domain']} at evenly spaced points, red where your network is wrong.",
-                       x_name="x", y_name="")
+                       x_name=r.riddle.input_names[0], y_name="")
 
 
 def feedback_html(student: str, report: Report, notes: list[str]) -> str:

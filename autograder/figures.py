@@ -44,7 +44,7 @@ def _extended_panel(ax: Any, r: RiddleResult, v: Verdict, d: Domain) -> None:
         ax.axvspan(pub.lo, pub.hi, color="#cde", label="public range")
         ax.set_yticks([])
         ax.set_ylim(-1, 1.5)
-        ax.set_xlabel("x")
+        ax.set_xlabel(r.riddle.input_names[0])
     else:
         if grid:
             axis = np.asarray(grid["axis"], dtype=float)
@@ -57,8 +57,8 @@ def _extended_panel(ax: Any, r: RiddleResult, v: Verdict, d: Domain) -> None:
             ax.plot(pts[:, 0], pts[:, 1], "kx", ms=7, label="examples reported")
         ax.set_xlim(d.lo, d.hi)
         ax.set_ylim(d.lo, d.hi)
-        ax.set_xlabel("a")
-        ax.set_ylabel("b")
+        ax.set_xlabel(r.riddle.input_names[0])
+        ax.set_ylabel(r.riddle.input_names[1])
     ax.set_title(f"wrong on the {d.name} {'grid' if d.arity == 2 else 'range'} ({count} points); red: wrong", fontsize=9)
     ax.legend(fontsize=7, loc="upper right")
 
@@ -69,21 +69,23 @@ def figure(r: RiddleResult) -> Any:
 
     if not r.verdicts:
         return None
-    if r.riddle.id == "is_even_network":
+    if r.riddle.sizes:
         vs = [v for v in r.verdicts if not v.refused]
         if not vs:
             return None
         ns = [v.riddle.n for v in vs]
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.plot(ns, [v.neurons for v in vs], "o-", label="your network")
-        ax.plot(ns, [v.riddle.lower_bound for v in vs], "k--", label="proven minimum (n)")
-        ax.plot(ns, [v.riddle.budget for v in vs], ":", color="gray", label="budget (2n)")
+        bound = f" ({r.riddle.bound_text.split(' ')[0]})" if r.riddle.bound_text else ""
+        budget = f" ({r.riddle.budget_text.split(' ')[0]})" if r.riddle.budget_text else ""
+        ax.plot(ns, [v.riddle.lower_bound for v in vs], "k--", label=f"proven minimum{bound}")
+        ax.plot(ns, [v.riddle.budget for v in vs], ":", color="gray", label=f"budget{budget}")
         bad = [v for v in vs if not v.exact]
         if bad:
             ax.plot([v.riddle.n for v in bad], [v.neurons for v in bad], "rx", ms=10, label="not exact")
-        ax.set_xlabel("n (domain [0, 2^n))")
+        ax.set_xlabel("n (the size the function is called with)")
         ax.set_ylabel("neurons")
-        ax.set_title("is_even_network: neurons against n")
+        ax.set_title(f"{r.riddle.id}: neurons against n")
         ax.legend(fontsize=8)
         fig.tight_layout()
         return fig
@@ -104,23 +106,25 @@ def figure(r: RiddleResult) -> Any:
         wrong = np.abs(np.asarray(values) - want) > (float(v.riddle.tolerance) if v.riddle.tolerance else 0)
         if wrong.any():
             ax.plot(xs[wrong], np.asarray(values)[wrong], "rx", ms=8, label="wrong")
-        ax.set_xlabel("x")
-        ax.set_title(f"{r.riddle.id} on {d.describe()}", fontsize=9)
+        ax.set_xlabel(r.riddle.input_names[0])
+        ax.set_title(f"{r.riddle.id} on {d.describe()}: {r.riddle.target_label}", fontsize=9)
         ax.legend(fontsize=8)
-    else:
+    elif d.arity == 2:
         g = np.arange(d.lo, d.hi + 1)
         a, b = np.meshgrid(g, g, indexing="ij")
         err = np.asarray(values).reshape(a.shape) - v.riddle.target(a, b)
         fig, axes = plt.subplots(1, 2 if extended else 1, figsize=(10 if extended else 5, 4), squeeze=False)
         ax = axes[0][0]
         im = ax.imshow(err.T, origin="lower", extent=(d.lo, d.hi, d.lo, d.hi), cmap="coolwarm")
-        fig.colorbar(im, ax=ax, label="network − min(a, b)")
+        fig.colorbar(im, ax=ax, label=f"network − {r.riddle.target_label}")
         ys, xs = np.nonzero(err.T)
         if len(xs):
             ax.plot(g[xs][:500], g[ys][:500], "k.", ms=1, label="wrong")
-        ax.set_xlabel("a")
-        ax.set_ylabel("b")
-        ax.set_title(f"min_network on the public grid{': right' if not len(xs) else ''}", fontsize=9)
+        ax.set_xlabel(r.riddle.input_names[0])
+        ax.set_ylabel(r.riddle.input_names[1])
+        ax.set_title(f"{r.riddle.id} on the public grid{': right' if not len(xs) else ''}", fontsize=9)
+    else:
+        return None  # no picture of more than two inputs
     if extended and failed_on is not None:
         _extended_panel(axes[0][1], r, v, failed_on)
     fig.tight_layout()

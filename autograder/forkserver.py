@@ -113,7 +113,7 @@ def _preload() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x[:, :1] - torch.relu(self.lin(x)) + torch.cat([x, x], 1)[:, :1] * 0
 
-    capture_riddle(RIDDLES["min_network"], lambda: _Warm())
+    capture_riddle(next(r for r in RIDDLES.values() if r.arity == 2), lambda: _Warm())  # any two-input riddle
 
 
 def _forked(body: Callable[[], object], failure: int) -> NoReturn:
@@ -369,15 +369,35 @@ def answer(launcher: Launcher, request: dict[str, Any]) -> dict[str, Any]:
     return grade_request(launcher, request)
 
 
-def serve() -> None:
+def _course_riddles(argv: list[str]) -> str:
+    """Load the course riddle file the grader named (`--course-riddles PATH`), before the
+    template is forked: a jailed notebook cannot import from disk, and the broker judges with
+    this copy of the spec.  Returns what went wrong ('' when nothing did)."""
+    if "--course-riddles" not in argv:
+        return ""
+    from .course_riddles import CourseRiddleError, use_riddle_file
+
+    try:
+        use_riddle_file(Path(argv[argv.index("--course-riddles") + 1]))
+    except (CourseRiddleError, IndexError) as e:
+        return str(e) or "--course-riddles needs a path"
+    return ""
+
+
+def serve(argv: list[str] | None = None) -> None:
     os.environ.clear()
     os.environ.update(GRADING_ENV)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     jail.die_with_parent()
     mode = probe()
     _preload()
-    launcher = Launcher(mode)
     out = sys.stdout
+    problem = _course_riddles(sys.argv[1:] if argv is None else argv)
+    if problem:
+        out.write(json.dumps({"ready": False, "failure": problem}) + "\n")
+        out.flush()
+        return
+    launcher = Launcher(mode)
     out.write(json.dumps({"ready": True, "isolation": mode}) + "\n")
     out.flush()
     for line in sys.stdin:
@@ -406,6 +426,7 @@ class ForkServer:
         self.proc: subprocess.Popen[str] | None = None
         self.lock = threading.Lock()
         self.isolation = ""
+        self.course: tuple[Path | None, str] = (None, "")  # the course riddle file the server holds, its digest
 
     def __enter__(self) -> ForkServer:
         return self
@@ -414,14 +435,20 @@ class ForkServer:
         self.stop()
 
     def start(self) -> None:
+        """Start the server with the course riddles this process grades with (the same file)."""
+        from .course_riddles import fingerprint, loaded_file
+
+        self.course = (loaded_file(), fingerprint())
+        course = ["--course-riddles", str(self.course[0])] if self.course[0] else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.forkserver"], stdin=subprocess.PIPE,
+            [sys.executable, "-I", "-m", "autograder.forkserver", *course], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
             start_new_session=True, env=SERVER_ENV, cwd="/")
         ready = self._read(120)
         if not ready.get("ready"):
             self.stop()
-            raise WorkerCrashed("the grading worker did not start")
+            raise WorkerCrashed(f"the grading worker did not start: {ready['failure']}" if ready.get("failure")
+                                else "the grading worker did not start")
         self.isolation = str(ready.get("isolation", "none"))
 
     def _read(self, timeout: float) -> dict[str, Any]:
@@ -434,7 +461,11 @@ class ForkServer:
         return json.loads(line)
 
     def _ask(self, request: dict[str, Any], budget: float) -> dict[str, Any]:
+        from .course_riddles import fingerprint, loaded_file
+
         with self.lock:
+            if self.proc is not None and self.course != (loaded_file(), fingerprint()):
+                self.stop()  # the grader changed course: the server must hold the same riddles
             if self.proc is None or self.proc.poll() is not None:
                 self.start()
             assert self.proc is not None and self.proc.stdin is not None

@@ -1,8 +1,9 @@
 """Gradescope: build the autograder bundle, and grade one submission inside Gradescope's container.
 
 `build_bundle` writes the zip Gradescope asks for: `setup.sh` and `run_autograder` (from
-`bundle/`), `riddles-gradescope.json` (the settings chosen at build time) and `package/` (this
-package's source, installed by setup.sh).  Inside the container, `run_autograder` calls
+`bundle/`), `riddles-gradescope.json` (the settings chosen at build time), `package/` (this
+package's source, installed by setup.sh) and, for a course with its own riddles,
+`course_riddles.py` (the course's riddle file, loaded by `run`; docs/authoring.md).  Inside the container, `run_autograder` calls
 `run`, which grades the notebooks in submission/ with `classgrade.grade_submission` (the
 same fork-server worker and jailed children as `riddles grade`, so the same scores) and
 writes results/results.json in the format of Gradescope's autograder specification
@@ -25,11 +26,13 @@ from . import __version__
 from .answer import Answer
 from .limits import DEFAULT, Limits
 from .report import md_escape
+from .course_riddles import HANDED_OUT, CourseRiddleError, loaded_file, use_riddle_file
 from .riddles import RIDDLES
 
 DEFAULT_ROOT = "/autograder"
 ROOT_ENV = "RIDDLES_AUTOGRADER_ROOT"
 CONFIG_NAME = "riddles-gradescope.json"
+COURSE_FILE = HANDED_OUT
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 BUNDLE_FILES = Path(__file__).parent / "bundle"
 PACKAGE_DIR = Path(__file__).parent
@@ -124,6 +127,9 @@ def build_bundle(out: Path, config: GradescopeConfig) -> Path:
         _add(zf, CONFIG_NAME, (json.dumps(config.to_json(), indent=2) + "\n").encode())
         _add(zf, "package/pyproject.toml", bundle_pyproject().encode())
         _add(zf, "package/README.md", b"neuron-riddles, as shipped in a Gradescope autograder bundle.\n")
+        course = loaded_file()
+        if course is not None:  # the course's own riddles, graded in the container like the package's
+            _add(zf, COURSE_FILE, course.read_bytes())
         for p in package_files():
             rel = p.relative_to(PACKAGE_DIR.parent).as_posix()
             _add(zf, f"package/{rel}", p.read_bytes(), executable=os.access(p, os.X_OK))
@@ -189,9 +195,12 @@ def run(root: Path, config_path: Path | None = None) -> dict[str, Any]:
 
     start = time.monotonic()
     results = root / "results" / "results.json"
+    config_path = config_path or root / "source" / CONFIG_NAME
+    course = config_path.parent / COURSE_FILE  # shipped by build_bundle next to the settings
     try:
-        config = GradescopeConfig.from_json(json.loads((config_path or root / "source" / CONFIG_NAME).read_text()))
-    except (OSError, ValueError, TypeError) as e:
+        config = GradescopeConfig.from_json(json.loads(config_path.read_text()))
+        use_riddle_file(course if course.is_file() else None)
+    except (OSError, ValueError, TypeError, CourseRiddleError) as e:
         data = failure_json(f"The autograder is misconfigured ({e}); please tell your instructor.", 0.0)
         _write(results, data)
         return data

@@ -3,8 +3,8 @@
 The network comes in affine normal form (`normal.py`): scalar ReLU units in order.  An *atom*
 is a run of integers t in [lo, hi] on which every live value (the input while it is still
 read, and the units that later units or the output read) is affine in t, P + t·Q in exact
-rationals, and the target label is (mu + eps·t) mod 2: a constant label when eps = 0, parity
-when eps = 1.  Each unit splits an atom at most once, where its pre-activation changes sign.
+rationals, and the target label is the integer mu when eps = 0 (any constant) and
+(mu + eps·t) mod m when eps != 0 (x mod 2 is mu = 0, eps = 1, m = 2).  Each unit splits an atom at most once, where its pre-activation changes sign.
 After each unit, atoms are put in a canonical form (direction of Q, base point on their line)
 and atoms that reach the same states are merged: later units see only the state, so one copy
 suffices.  That is what makes folding networks cheap to verify on [0, 2^64): the atoms stay
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from math import floor
+from math import floor, lcm
 
 from .normal import UnitNet
 
@@ -39,9 +39,14 @@ class Atom:
     mu: int
     eps: int
     origin: list[tuple[int, int, int, int]] = field(default_factory=list)  # (lo, hi, a, b): x = a + b·t
+    modulus: int = 2
 
     def label(self, t: int) -> int:
-        return (self.mu + self.eps * t) % 2
+        return (self.mu + self.eps * t) % self.modulus if self.eps else self.mu
+
+    @property
+    def kind(self) -> tuple[int, int, int]:
+        return (self.mu, self.eps, self.modulus if self.eps else 0)
 
     def input_at(self, t: int) -> int | None:
         for lo, hi, a, b in self.origin:
@@ -85,7 +90,8 @@ def _canonical(atom: Atom, live: list[int]) -> tuple[object, Atom]:
     if c:
         atom.state = {k: (p - c * q, q) for k, (p, q) in atom.state.items()}
         atom.lo, atom.hi = atom.lo + c, atom.hi + c
-        atom.mu = (atom.mu - atom.eps * c) % 2
+        if atom.eps:
+            atom.mu = (atom.mu - atom.eps * c) % atom.modulus
         atom.origin = [(lo + c, hi + c, a - b * c, b) for lo, hi, a, b in atom.origin]
     return (tuple(atom.state[k] for k in live),), atom
 
@@ -93,7 +99,8 @@ def _canonical(atom: Atom, live: list[int]) -> tuple[object, Atom]:
 def _conflict(a: Atom, b: Atom) -> LineFailure | None:
     """Two atoms that share states: a failure if some shared state has two labels."""
     lo, hi = max(a.lo, b.lo), min(a.hi, b.hi)
-    for t in range(lo, min(hi, lo + 1) + 1):
+    period = lcm(a.modulus if a.eps else 1, b.modulus if b.eps else 1)  # labels repeat after this
+    for t in range(lo, min(hi, lo + max(period, 2) - 1) + 1):
         if a.label(t) != b.label(t):
             x1, x2 = a.input_at(t), b.input_at(t)
             known = x1 if x1 is not None else x2
@@ -127,7 +134,7 @@ def _merge(atoms: list[Atom], live: list[int]) -> list[Atom] | LineFailure:
                 bad = _conflict(current, nxt)
                 if bad:
                     return bad
-            if (nxt.mu, nxt.eps) == (current.mu, current.eps) and nxt.lo <= current.hi + 1:
+            if nxt.kind == current.kind and nxt.lo <= current.hi + 1:
                 current.hi = max(current.hi, nxt.hi)
                 current.origin = (current.origin + nxt.origin)[:8]
             else:
@@ -247,10 +254,10 @@ def _cap_reason(net: UnitNet, j: int, count: int) -> str:
     return f"more than {count:,} distinct hidden states after {at}{why}"
 
 
-def verify_line(net: UnitNet, segments: list[tuple[int, int, int, int]], max_atoms: int = MAX_ATOMS,
+def verify_line(net: UnitNet, segments: list[tuple[int, ...]], max_atoms: int = MAX_ATOMS,
                 cuts: list[int] | None = None) -> tuple[list[LineFailure], int]:
-    """Check every integer of the given segments: (lo, hi, mu, eps) with target
-    (mu + eps·x) mod 2.  Returns up to a few failures (empty: exact) and the peak atom count.
+    """Check every integer of the given segments: (lo, hi, mu, eps) or (lo, hi, mu, eps, m),
+    with target mu when eps = 0 and (mu + eps·x) mod m (m = 2 when not given) otherwise.  Returns up to a few failures (empty: exact) and the peak atom count.
     `cuts`, when given, collects inputs next to which some unit changes sign (up to 4,096)."""
     if net.arity != 1:
         raise ValueError("line analysis takes one-input networks")
@@ -259,9 +266,13 @@ def verify_line(net: UnitNet, segments: list[tuple[int, int, int, int]], max_ato
     pl = plan(net)
     zero = Fraction(0)
 
-    def start(lo: int, hi: int, mu: int, eps: int) -> Atom:
+    def start(lo: int, hi: int, mu: int, eps: int, modulus: int = 2) -> Atom:
+        if eps and modulus < 2:
+            raise ValueError(f"a periodic label needs a modulus of at least 2, not {modulus}")
+        if eps and eps % modulus == 0:  # a constant label written as a periodic one
+            mu, eps = mu % modulus, 0
         state = {k: (zero, c) for k, c in enumerate(pl.start)}
-        return Atom(lo, hi, state, mu, eps, [(lo, hi, 0, 1)])
+        return Atom(lo, hi, state, mu % modulus if eps else mu, eps, [(lo, hi, 0, 1)], modulus)
 
     atoms = [start(*seg) for seg in segments if seg[0] <= seg[1]]
     peak = len(atoms)
@@ -281,7 +292,7 @@ def verify_line(net: UnitNet, segments: list[tuple[int, int, int, int]], max_ato
                     state[i] = (zp, zq)
                 origin = atom.origin if (lo, hi) == (atom.lo, atom.hi) else [
                     (max(lo, olo), min(hi, ohi), a, b) for olo, ohi, a, b in atom.origin if olo <= hi and ohi >= lo]
-                nxt.append(Atom(lo, hi, state, atom.mu, atom.eps, origin))
+                nxt.append(Atom(lo, hi, state, atom.mu, atom.eps, origin, atom.modulus))
                 if cuts is not None and lo != atom.lo and len(cuts) < 4096:
                     x = atom.input_at(lo)
                     if x is not None:
@@ -296,7 +307,7 @@ def verify_line(net: UnitNet, segments: list[tuple[int, int, int, int]], max_ato
     failures: list[LineFailure] = []
     for atom in atoms:
         p, q = _dot(pl.out_c, [atom.state[k] for k in range(len(atom.state))], pl.out_const)
-        ts = [atom.lo, atom.hi] if atom.eps == 0 else list(range(atom.lo, min(atom.hi, atom.lo + 2) + 1))
+        ts = [atom.lo, atom.hi] if atom.eps == 0 else list(range(atom.lo, min(atom.hi, atom.lo + atom.modulus) + 1))
         for t in ts:
             got = p + q * t
             if got != atom.label(t):

@@ -22,10 +22,11 @@ import warnings
 from typing import Any
 
 from .checker import NotAFunction, check_function
+from .course_riddles import in_kernel
 from .limits import DEFAULT, Limits
 from .report import MARK, riddle_text
 from .result import error, missing
-from .riddles import RIDDLES, instances
+from .riddles import RIDDLES
 
 
 def _grading() -> bool:
@@ -33,6 +34,7 @@ def _grading() -> bool:
 
 
 def _result(fn: Any, riddle: str) -> Any:
+    in_kernel()  # the course's own riddles, when this notebook is in a course folder
     spec = RIDDLES[riddle]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -68,16 +70,12 @@ def self_test(fn: Any, riddle: str) -> float | None:
 
 def _budget(rid: str) -> str:
     spec = RIDDLES[rid]
-    if len(instances(spec)) > 1:
-        return "2n (n = number of bits)"
-    return str(spec.budget)
+    return spec.budget_text or (str(spec.budget) if not spec.sizes else "depends on n")
 
 
 def _minimum(rid: str) -> str:
     spec = RIDDLES[rid]
-    if len(instances(spec)) > 1:
-        return "n (0 for n = 1)"
-    return str(spec.lower_bound)
+    return spec.bound_text or (str(spec.lower_bound) if not spec.sizes else "depends on n")
 
 
 def rules_markdown(limits: Limits = DEFAULT) -> str:
@@ -125,3 +123,20 @@ self_test(globals().get("{riddle}"), "{riddle}")
 from autograder.nbgrader_cells import riddle_test
 riddle_test(globals().get("{riddle}"), "{riddle}")
 ### END HIDDEN TESTS"""
+
+
+def riddle_cells(riddle: str, answer: str) -> list[Any]:
+    """The cells a riddle needs in an instructor notebook, with nbgrader's metadata: the answer
+    cell (`answer` is the function, its solution between `### BEGIN SOLUTION` and
+    `### END SOLUTION`), a `check(...)` cell and the locked test cell `test_<id>`."""
+    from nbformat.v4 import new_code_cell
+
+    def meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None) -> dict[str, Any]:
+        nb = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+              "solution": solution, "task": False}
+        return {"nbgrader": {**nb, "points": points} if points is not None else nb}
+
+    return [new_code_cell(answer.strip("\n"), metadata=meta(f"answer_{riddle}", grade=False, solution=True, locked=False)),
+            new_code_cell(f"check({riddle});"),
+            new_code_cell(graded_cell_source(riddle), metadata=meta(f"test_{riddle}", grade=True, solution=False,
+                                                                    locked=True, points=RIDDLES[riddle].points.total))]

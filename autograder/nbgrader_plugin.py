@@ -20,6 +20,7 @@ import atexit
 import base64
 import io
 import threading
+from pathlib import Path
 from typing import Any
 
 from nbformat import NotebookNode
@@ -27,6 +28,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float
 
+from .course_riddles import find_course_root, use_course
 from .forkserver import ForkServer
 from .limits import DEFAULT, HELP_TEXT, Limits
 from .plan import is_test_cell, plan_cells, riddle_of, riddle_of_grade_id  # noqa: F401 - re-exported
@@ -101,6 +103,14 @@ def cell_outputs(result: RiddleResult, points: float) -> list[NotebookNode]:
     return outs
 
 
+def course_root(config: Any) -> Path | None:
+    """The course nbgrader grades (its CourseDirectory.root, else the one found from the working
+    directory): its own riddles are graded like the package's (docs/authoring.md)."""
+    section = config.get("CourseDirectory", {}) if hasattr(config, "get") else {}
+    root = section.get("root") if "root" in section else None
+    return Path(root) if isinstance(root, str) and root else find_course_root()
+
+
 _SHARED: list[ForkServer] = []
 _SHARED_LOCK = threading.Lock()
 
@@ -132,6 +142,7 @@ class RiddleScores(NbGraderPreprocessor):
         return shared_launcher()
 
     def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict[str, Any]]:
+        use_course(course_root(self.config))
         results = grade_notebook_cells(nb.cells, limits=self.limits, server=self._launcher())
         for cell in nb.cells:
             rid = riddle_of(cell)

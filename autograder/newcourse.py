@@ -44,6 +44,10 @@ Run every command in this folder, with the environment that has neuron-riddles o
     nbgrader export                                # grades.csv
     riddles grade . --gradebook                    # or: a whole class in isolated processes
 
+Riddles of your own go in `riddles.py` next to `nbgrader_config.py`; every command above
+grades them like the package's (docs/authoring.md in the neuron-riddles repository walks
+through adding one).
+
 The full guide is docs/instructors.md in the neuron-riddles repository.
 """
 

@@ -46,11 +46,14 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--submission {path}: no such file or directory")
     if p.is_file() and p.suffix != ".ipynb":
         raise pytest.UsageError(f"--submission {path}: not a notebook (.ipynb) or a folder")
+    from .course_riddles import CourseRiddleError, find_course_root, use_course
     from .limits import from_arguments
 
     try:
         limits = from_arguments(config.getoption, prefix="riddles-")
-    except ValueError as e:
+        # the course's own riddles: the course pytest runs in (never found from the submission)
+        use_course(find_course_root(Path(config.invocation_params.dir)))
+    except (ValueError, CourseRiddleError) as e:
         raise pytest.UsageError(str(e)) from None
     grader = SubmissionGrader(p, limits, full_points=config.getoption("riddles_full_points"))
     config.pluginmanager.register(grader, "neuron-riddles-grader")

@@ -18,7 +18,7 @@ def _neurons_line(r: RiddleResult) -> str:
 
 
 def _per_n(r: RiddleResult) -> list[str]:
-    if r.riddle.id != "is_even_network" or not r.verdicts:
+    if not r.riddle.sizes or not r.verdicts:
         return []
     ns = "  n       " + " ".join(f"{v.riddle.n:>3}" for v in r.verdicts)
     nn = "  neurons " + " ".join(f"{neurons_text(v):>3}" for v in r.verdicts)
@@ -75,7 +75,7 @@ def markdown(r: RiddleResult) -> str:
         out.append("")
         out.append(f"- {_neurons_line(r)}")
     out += _counterexample_table(r.counterexamples)
-    if r.riddle.id == "is_even_network" and r.verdicts:
+    if r.riddle.sizes and r.verdicts:
         out.append("")
         out.append("| n | " + " | ".join(str(v.riddle.n) for v in r.verdicts) + " |")
         out.append("|---|" + "---|" * len(r.verdicts))

@@ -61,7 +61,7 @@ class RiddleResult:
             "float_agrees": main.float_agrees if main else None,
             "message": self.message,
         }
-        if self.riddle.id == "is_even_network":
+        if self.riddle.sizes:
             d["per_n"] = [{"n": v.riddle.n, "exact": v.exact, "neurons": None if v.refused else v.neurons,
                            "lower_bound": v.riddle.lower_bound, "budget": v.riddle.budget}
                           for v in self.verdicts]
@@ -149,9 +149,8 @@ def _fail_message(riddle: Riddle, verdicts: list[Verdict]) -> str:
     flipped = _flipped(v)
     if flipped:
         msg += f" Upside down: {flipped}."
-    if riddle.rule == "tolerance":
-        msg += (f" Every output must be within {float(riddle.tolerance or 0):g} of the target; the "
-                "threshold must sit strictly between 9 and 10 and the slope must be steep.")
+    if riddle.hint:
+        msg += f" {riddle.hint}"
     for note in v.notes:
         msg += f" Note: {clear_note(note)}."
     return msg

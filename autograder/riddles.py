@@ -3,13 +3,17 @@
 A riddle is one small frozen spec object: what the student writes, the function it must
 compute, where it is graded, how outputs are compared, which activation it may use, the
 proven lower bound on its neuron count (with the reason, see docs/theory.md), the
-architecture it must have, if any, and the points it is worth.  Every front end reads these
-objects; nothing else hard-codes a riddle.
+architecture it must have, if any, the points it is worth, what the exact analyses and the
+figures need, and the hint shown on failure.  Every front end reads these objects; nothing
+else hard-codes a riddle.
+
+`RIDDLES` holds the package's riddles and, once `course_riddles.use_course` has loaded an
+instructor's `riddles.py`, the course's own (docs/authoring.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Callable, Literal
 
@@ -74,8 +78,26 @@ class Points:
 
 
 @dataclass(frozen=True)
+class Size:
+    """What changes with the size n of a riddle whose function takes one (`Riddle.sizes`)."""
+
+    domains: tuple[Domain, ...]
+    lower_bound: int
+    bound_reason: str
+    budget: int
+    title: str = ""
+
+
+Run = tuple[int, ...]
+"""A run of integers for the line analysis: (lo, hi, mu, eps) or (lo, hi, mu, eps, modulus),
+on which the target is (mu + eps·x) mod modulus, or the constant mu when eps = 0 (line.py)."""
+
+
+@dataclass(frozen=True)
 class Riddle:
-    """One riddle.  `n` is the size parameter for riddles whose function takes one."""
+    """One riddle.  A riddle with `sizes` is graded once per size n (its function takes n;
+    `at_size(n)` gives what depends on n); `instances()` turns it into one riddle per size,
+    with `n` set."""
 
     id: str
     title: str
@@ -93,12 +115,34 @@ class Riddle:
     n: int | None = None
     signature: str = field(default="")
     # The target on a run of integers lo..hi, for the exact line analysis of one-input
-    # riddles: pieces (lo, hi, mu, eps) on which the target is (mu + eps·x) mod 2.
-    runs: Callable[[int, int], list[tuple[int, int, int, int]]] | None = None
+    # riddles (see `Run`).  Without it, one-input domains are enumerated.
+    runs: Callable[[int, int], list[Run]] | None = None
     # The target of a two-input riddle as affine pieces, for the exact region analysis.
     pieces: tuple[TargetPiece, ...] | None = None
     # None: any graph of affine maps and units (skips allowed); otherwise the shape it must have.
     architecture: Architecture | None = None
+    formula: str = ""  # the target in a few symbols, for figure labels ("min(a, b)")
+    inputs: tuple[str, ...] = ()  # the names of the inputs, for figures and tables
+    hint: str = ""  # said after the counterexamples when a network is not right
+    sizes: tuple[int, ...] = ()  # the graded sizes n, for a riddle whose function takes n
+    at_size: Callable[[int], Size] | None = None
+    bound_text: str = ""  # the proven minimum in the rules table, for a riddle with sizes ("n")
+    budget_text: str = ""  # its budget there ("2n")
+    # The heading (its text, without the #s) of the section of docs/theory.md that proves
+    # `lower_bound` and names the riddle's id in backticks (tests/test_registry.py checks both).
+    theory: str = ""
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        if self.inputs:
+            return self.inputs
+        if self.arity <= 2:
+            return ("x",) if self.arity == 1 else ("a", "b")
+        return tuple(f"x{i}" for i in range(1, self.arity + 1))
+
+    @property
+    def target_label(self) -> str:
+        return self.formula or self.target_text.removeprefix("exactly ")
 
     def __repr__(self) -> str:
         tail = f", n={self.n}" if self.n is not None else ""
@@ -135,7 +179,10 @@ LT10_SIGMOID = Riddle(
     target_text="1 if x < 10 else 0", domains=(LT10_PUBLIC,), rule="tolerance",
     tolerance=Fraction(1, 100), activation="sigmoid", lower_bound=1,
     bound_reason="the output must be nonlinear in x, so at least the one sigmoid unit",
-    budget=1, points=Points(2, 0), signature="lt10_sigmoid()", runs=_lt10_runs)
+    budget=1, points=Points(2, 0), signature="lt10_sigmoid()", runs=_lt10_runs, formula="[x < 10]",
+    hint="Every output must be within 0.01 of the target; the threshold must sit strictly between "
+         "9 and 10 and the slope must be steep.",
+    theory="2. `x < 10` on the integers")
 
 LT10_RELU = Riddle(
     id="lt10_relu", title="x < 10 exactly, with ReLU", arity=1, target=_lt10,
@@ -144,7 +191,8 @@ LT10_RELU = Riddle(
     activation="relu", lower_bound=2,
     bound_reason="with one ReLU unit the output is affine on each side of its kink, "
                  "and a step that is constant on both sides forces it to be constant",
-    budget=2, points=Points(2, 1), signature="lt10_relu()", runs=_lt10_runs)
+    budget=2, points=Points(2, 1), signature="lt10_relu()", runs=_lt10_runs, formula="[x < 10]",
+    theory="2. `x < 10` on the integers")
 
 MIN_NETWORK = Riddle(
     id="min_network", title="min(a, b) exactly, with ReLU", arity=2, target=_min,
@@ -152,7 +200,8 @@ MIN_NETWORK = Riddle(
     domains=(Domain("public", -50, 49, arity=2), Domain("extended", -1024, 1023, arity=2)),
     rule="exact", activation="relu", lower_bound=1,
     bound_reason="min is not affine, so at least one ReLU unit is needed",
-    budget=2, points=Points(2, 1), signature="min_network()", pieces=MIN_PIECES)
+    budget=2, points=Points(2, 1), signature="min_network()", pieces=MIN_PIECES, formula="min(a, b)",
+    theory="3. `min(a, b)` on integer grids")
 
 IS_EVEN_16 = Riddle(
     id="is_even_16", title="x mod 2 on 0..15, with ReLU", arity=1, target=_parity,
@@ -160,7 +209,8 @@ IS_EVEN_16 = Riddle(
     rule="exact", activation="relu", lower_bound=4,
     bound_reason="parity on 16 consecutive integers needs 15 linear pieces, and N ReLU "
                  "units give at most 2^N pieces",
-    budget=8, points=Points(2, 2), signature="is_even_16()", runs=_parity_runs)
+    budget=8, points=Points(2, 2), signature="is_even_16()", runs=_parity_runs, formula="x mod 2",
+    theory="4. Parity on 2ⁿ consecutive integers")
 
 IS_EVEN_16_SEQUENTIAL = Riddle(
     id="is_even_16_sequential", title="x mod 2 on 0..15, plain nn.Sequential with ReLU", arity=1,
@@ -170,7 +220,7 @@ IS_EVEN_16_SEQUENTIAL = Riddle(
                  "of (width + 1) over the layers of width 2 or more, and no widths summing to 5 "
                  "reach 15 (docs/theory.md §4, the product bound)",
     budget=7, points=Points(2, 2), signature="is_even_16_sequential()", runs=_parity_runs,
-    architecture="sequential")
+    architecture="sequential", formula="x mod 2", theory="The riddle `is_even_16_sequential`")
 
 IS_EVEN_NS: tuple[int, ...] = tuple(range(1, 21)) + (32, 64)
 
@@ -180,19 +230,14 @@ def is_even_bound(n: int) -> int:
     return 0 if n == 1 else n
 
 
-def is_even_instance(n: int, points: Points | None = None) -> Riddle:
-    """The `is_even_network(n)` riddle at one graded size n."""
+def _is_even_size(n: int) -> Size:
+    """`is_even_network(n)` at one graded size: enumerated up to n = 20, analysed beyond."""
     method: Method = "enumeration" if n <= 20 else "line"
-    return Riddle(
-        id="is_even_network", title=f"x mod 2 on [0, 2^{n}), with ReLU", arity=1,
-        target=_parity, target_text="exactly x mod 2 (1 for odd x)",
-        domains=(Domain(f"n={n}", 0, 2**n - 1, method=method),), rule="exact",
-        activation="relu", lower_bound=is_even_bound(n),
-        bound_reason=("parity on 2^n consecutive integers needs 2^n - 1 linear pieces, "
-                      "and N ReLU units give at most 2^N pieces, so N >= n"
-                      if n > 1 else "x itself is x mod 2 on {0, 1}: no unit is needed"),
-        budget=2 * n, points=points or IS_EVEN_NETWORK.points, n=n,
-        signature=f"is_even_network({n})", runs=_parity_runs)
+    return Size(domains=(Domain(f"n={n}", 0, 2**n - 1, method=method),), lower_bound=is_even_bound(n),
+                bound_reason=("parity on 2^n consecutive integers needs 2^n - 1 linear pieces, "
+                              "and N ReLU units give at most 2^N pieces, so N >= n"
+                              if n > 1 else "x itself is x mod 2 on {0, 1}: no unit is needed"),
+                budget=2 * n, title=f"x mod 2 on [0, 2^{n}), with ReLU")
 
 
 IS_EVEN_NETWORK = Riddle(
@@ -200,7 +245,9 @@ IS_EVEN_NETWORK = Riddle(
     target=_parity, target_text="exactly x mod 2 (1 for odd x)", domains=(),
     rule="exact", activation="relu", lower_bound=2,
     bound_reason="n units for 2^n integers (n >= 2), see docs/theory.md",
-    budget=4, points=Points(3, 2), signature="is_even_network(n_bits)", runs=_parity_runs)
+    budget=4, points=Points(3, 2), signature="is_even_network(n_bits)", runs=_parity_runs,
+    formula="x mod 2", sizes=IS_EVEN_NS, at_size=_is_even_size, bound_text="n (0 for n = 1)",
+    budget_text="2n (n = number of bits)", theory="4. Parity on 2ⁿ consecutive integers")
 
 RIDDLES: dict[str, Riddle] = {
     r.id: r for r in (LT10_SIGMOID, LT10_RELU, MIN_NETWORK, IS_EVEN_16, IS_EVEN_16_SEQUENTIAL,
@@ -208,8 +255,18 @@ RIDDLES: dict[str, Riddle] = {
 }
 
 
+def at_size(riddle: Riddle, n: int) -> Riddle:
+    """One graded instance of a riddle with sizes: the riddle with n and what depends on it."""
+    if riddle.at_size is None:
+        raise ValueError(f"{riddle.id} has no sizes")
+    size = riddle.at_size(n)
+    return replace(riddle, title=size.title or riddle.title, domains=size.domains,
+                   lower_bound=size.lower_bound, bound_reason=size.bound_reason, budget=size.budget,
+                   n=n, signature=f"{riddle.id}({n})", sizes=())
+
+
 def instances(riddle: Riddle) -> list[Riddle]:
-    """The concrete graded instances of a riddle (one per n for `is_even_network`)."""
-    if riddle.id == "is_even_network":
-        return [is_even_instance(n, riddle.points) for n in IS_EVEN_NS]
+    """The concrete graded instances of a riddle: one per size, or the riddle itself."""
+    if riddle.sizes:
+        return [at_size(riddle, n) for n in riddle.sizes]
     return [riddle]

@@ -6,6 +6,8 @@ pass computes.  Each docstring says what the network computes and why it is righ
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -128,3 +130,17 @@ def is_even_16_zigzag() -> nn.Module:
 def is_even_16_sequential() -> nn.Module:
     """The best plain network known for 0..15: the 7-unit zig-zag (the proven minimum is 6)."""
     return is_even_16_zigzag()
+
+
+def answer(rid: str) -> Callable[..., nn.Module] | None:
+    """A riddle's registered reference answer: the function of this module named like the
+    riddle (None when there is none; a test fails for every riddle without one)."""
+    fn = globals().get(rid)
+    return fn if callable(fn) and not isinstance(fn, type) else None
+
+
+def answers() -> dict[str, Callable[..., nn.Module]]:
+    """The reference answer of every riddle of the registry that has one, in registry order."""
+    from autograder.riddles import RIDDLES
+
+    return {rid: fn for rid in RIDDLES if (fn := answer(rid)) is not None}

@@ -9,7 +9,7 @@ from torch import nn
 from autograder import check_function
 from autograder.capture import capture
 from autograder.normal import normal_form
-from autograder.riddles import IS_EVEN_NS, RIDDLES, is_even_bound, is_even_instance
+from autograder.riddles import IS_EVEN_NETWORK, IS_EVEN_NS, RIDDLES, at_size, is_even_bound
 from autograder.verify import verify
 from solutions import reference as R
 from solutions.article import ARTICLE
@@ -201,7 +201,7 @@ def _agree(net, trial: int) -> bool:  # type: ignore[no-untyped-def]
     from autograder.riddles import Domain
     from autograder.verify import Verdict, _enumerate
 
-    inst = is_even_instance(3)
+    inst = at_size(IS_EVEN_NETWORK, 3)
     v = Verdict(inst, False, 0)
     _enumerate(inst, net, Domain("t", 0, 7), v)
     failures, _ = verify_line(normal_form(net), [(0, 7, 0, 1)])
@@ -223,7 +223,7 @@ def test_a_network_that_keeps_the_raw_input_fails_closed_at_large_n() -> None:
     from autograder.verify import verify as verify_fn
 
     net = capture(KeepsInput(), 1, [[float(i)] for i in range(8)])
-    v = verify_fn(is_even_instance(64), net)
+    v = verify_fn(at_size(IS_EVEN_NETWORK, 64), net)
     assert v.exact is False
     assert "fail closed" in v.refused and "raw input is still read by the output" in v.refused
 
