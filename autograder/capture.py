@@ -14,6 +14,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -101,6 +102,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 
 
+@lru_cache(maxsize=4096)
 def place(fname: str, line: int | str) -> str:
     """A student's place in words: 'cell 4, line 12' for notebook code, else 'line 12 of f.py'."""
     m = re.fullmatch(r"<cell (\d+)>", fname)
@@ -299,11 +301,8 @@ class _Builder:
         real = lambda o: o.value if isinstance(o, Dep) else ([d.value for d in o.items] if isinstance(o, DepSeq) else o)  # noqa: E731
         if self.recorder is None:
             return self.invoke(node, _walk(args, real), _walk(kwargs, real))
-        self.recorder.on = True
-        try:
+        with self.recorder:  # watching only the node's own op, not the builder's bookkeeping
             return self.invoke(node, _walk(args, real), _walk(kwargs, real))
-        finally:
-            self.recorder.on = False
 
     def invoke(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
         """Run the node's target on the given arguments."""
@@ -542,10 +541,9 @@ def capture(module: Any, arity: int, samples: list[list[float]] | None = None) -
     builder = _Builder(module, x.clone())
     try:
         with torch.no_grad():
-            with OpRecorder(builder.x, lambda: builder.where) as traced:
-                traced.on = False
-                builder.recorder = traced
-                net = builder.run(graph)
+            traced = OpRecorder(builder.x, lambda: builder.where)
+            builder.recorder = traced
+            net = builder.run(graph)
             with OpRecorder(x, student_place) as ran:
                 module(x)
     except CaptureError:
