@@ -109,9 +109,8 @@ def place(fname: str, line: int | str) -> str:
     if m:
         return f"cell {m.group(1)}, line {line}"
     try:  # a Jupyter kernel names each cell's code after a hash; IPython knows its number
-        from IPython import get_ipython
-
-        ip = get_ipython()
+        ipython = sys.modules.get("IPython")  # a kernel has loaded it; elsewhere there are no cells
+        ip = ipython.get_ipython() if ipython is not None else None
         count = ip.compile._filename_map.get(fname) if ip is not None else None  # type: ignore[union-attr]
         if count is not None:
             return f"cell [{count}], line {line}"
