@@ -173,9 +173,9 @@ def _prune(un: UnitNet) -> UnitNet:
 
 
 def _substitute(f: Affine, subst: dict[int, Affine], renumber: dict[int, int]) -> Affine:
-    one = Fraction(1)
-    return _combine([(c, subst[s] if s in subst else Affine(Fraction(0), {renumber.get(s, s): one}))
-                     for s, c in f.coef.items()], f.const)
+    """f with the settled sources written out and the others renumbered."""
+    kept = Affine(Fraction(0), {renumber.get(s, s): c for s, c in f.coef.items() if s not in subst})
+    return _combine([(Fraction(1), kept)] + [(c, subst[s]) for s, c in f.coef.items() if s in subst], f.const)
 
 
 def settle(un: UnitNet, lo: int, hi: int) -> UnitNet:
