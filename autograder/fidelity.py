@@ -412,15 +412,16 @@ def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 2)
     from .capture import module_dtype
 
     d = riddle.domains[0]
+    pts = np.array([[min(d.hi, d.lo + k)] * d.arity for k in range(count)], dtype=np.int64)
+    ys = []
     for k in range(count):
-        v = min(d.hi, d.lo + k)
-        pt = np.array([[v] * d.arity], dtype=np.int64)
         with torch.no_grad():
-            y = module(torch.from_numpy(pt).to(module_dtype(module)))
+            y = module(torch.from_numpy(pts[k:k + 1]).to(module_dtype(module)))
         if not isinstance(y, torch.Tensor) or y.numel() != 1:
             raise HiddenBehaviour("called on a single input, the network returns something else "
                                   "than one number")
-        _agrees_with_description(net, pt, y.detach().reshape(-1).to(torch.float64).numpy())
+        ys.append(float(y.detach().reshape(-1).to(torch.float64)[0]))
+    _agrees_with_description(net, pts, np.array(ys))  # every run against the description at once
 
 
 def _sweep_batch(module: nn.Module, riddle: Riddle, net: Network, cols: list[np.ndarray],
