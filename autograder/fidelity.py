@@ -99,12 +99,6 @@ _CHECKS: list[tuple[str, Any, str, str, Any]] = [
     for path, value in _PRISTINE.items()]
 
 
-def _current(path: str) -> Any:
-    owner, _, attr = path.rpartition(".")
-    obj = _ROOTS[owner] if owner in _ROOTS else getattr(nn, owner.split(".")[1])
-    return getattr(obj, attr, None)
-
-
 def refuse_hidden_behaviour(module: nn.Module) -> None:
     """Refuse, by name, what would make running differ from the traced description."""
     from torch.nn.modules import module as module_mod
@@ -215,20 +209,19 @@ def _flat(obj: Any) -> list[Any]:
 
 class OpRecorder(TorchFunctionMode):
     """Records every torch call that reads an input-dependent tensor (the input, or the output
-    of an earlier recorded call), with its constant operands and a copy of its outputs."""
+    of an earlier recorded call), with its constant operands and a copy of its outputs.  It
+    may be entered many times: the replay enters it around each node's own op only, so the
+    capture's bookkeeping is neither recorded nor slowed down."""
 
     def __init__(self, x: torch.Tensor, where: Callable[[], str]) -> None:
         super().__init__()
         self.live: dict[int, torch.Tensor] = {id(x): x}
         self.calls: list[Call] = []
         self.where = where
-        self.on = True
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        if not self.on:
-            return out
         flat = _flat(args) + _flat(kwargs) if kwargs else _flat(args)
         if not any(isinstance(a, torch.Tensor) and id(a) in self.live for a in flat):
             return out
