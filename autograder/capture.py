@@ -15,6 +15,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -103,15 +104,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 
 
+@lru_cache(maxsize=4096)
 def place(fname: str, line: int | str) -> str:
     """A student's place in words: 'cell 4, line 12' for notebook code, else 'line 12 of f.py'."""
     m = re.fullmatch(r"<cell (\d+)>", fname)
     if m:
         return f"cell {m.group(1)}, line {line}"
     try:  # a Jupyter kernel names each cell's code after a hash; IPython knows its number
-        from IPython import get_ipython
-
-        ip = get_ipython()
+        ipython = sys.modules.get("IPython")  # a kernel has loaded it; elsewhere there are no cells
+        ip = ipython.get_ipython() if ipython is not None else None
         count = ip.compile._filename_map.get(fname) if ip is not None else None  # type: ignore[union-attr]
         if count is not None:
             return f"cell [{count}], line {line}"
@@ -317,11 +318,8 @@ class _Builder:
         real = lambda o: o.value if isinstance(o, Dep) else ([d.value for d in o.items] if isinstance(o, DepSeq) else o)  # noqa: E731
         if self.recorder is None:
             return self.invoke(node, _walk(args, real), _walk(kwargs, real))
-        self.recorder.on = True
-        try:
+        with self.recorder:  # watching only the node's own op, not the builder's bookkeeping
             return self.invoke(node, _walk(args, real), _walk(kwargs, real))
-        finally:
-            self.recorder.on = False
 
     def invoke(self, node: fx.Node, args: Any, kwargs: Any) -> Any:
         """Run the node's target on the given arguments."""
@@ -597,10 +595,9 @@ def capture(module: Any, arity: int, samples: list[list[float]] | None = None) -
     builder = _Builder(module, x.clone())
     try:
         with torch.no_grad():
-            with OpRecorder(builder.x, lambda: builder.where) as traced:
-                traced.on = False
-                builder.recorder = traced
-                net = builder.run(graph)
+            traced = OpRecorder(builder.x, lambda: builder.where)
+            builder.recorder = traced
+            net = builder.run(graph)
         with torch.enable_grad():  # the real run in the other grad mode: the sweep runs without grad
             with OpRecorder(x, student_place) as ran:
                 module(x)

@@ -36,7 +36,7 @@ from torch.overrides import TorchFunctionMode
 from .description import Network
 from .evaluate import float_forward
 from .line import LineCapExceeded, verify_line
-from .normal import normal_form
+from .normal import UnitNet, normal_form, pruned
 from .refusals import HiddenBehaviour, InPlaceMutation
 from .riddles import Domain, Riddle
 
@@ -90,11 +90,13 @@ _GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_
                  "_global_backward_pre_hooks")
 
 
-def _current(path: str) -> Any:
-    owner, _, attr = path.rpartition(".")
-    roots = {"torch": torch, "torch.nn.functional": F, "torch.Tensor": torch.Tensor, "nn.Module": nn.Module}
-    obj = roots[owner] if owner in roots else getattr(nn, owner.split(".")[1])
-    return getattr(obj, attr, None)
+_ROOTS = {"torch": torch, "torch.nn.functional": F, "torch.Tensor": torch.Tensor, "nn.Module": nn.Module}
+# (path, owner object or None, nn class name, attribute, original), resolved once: the check
+# runs before every capture.  A layer class (nn.Linear) is looked up again each time, so that
+# replacing the class itself is seen too.
+_CHECKS: list[tuple[str, Any, str, str, Any]] = [
+    (path, _ROOTS.get(path.rpartition(".")[0]), path.split(".")[1], path.rpartition(".")[2], value)
+    for path, value in _PRISTINE.items()]
 
 
 def refuse_hidden_behaviour(module: nn.Module) -> None:
@@ -106,8 +108,8 @@ def refuse_hidden_behaviour(module: nn.Module) -> None:
                                                       and kind.__module__.startswith("torch.")):
         raise HiddenBehaviour("a compiled (torch.compile) or scripted (torch.jit) module cannot be read "
                               "op by op; return the plain nn.Module itself")
-    for path, original in _PRISTINE.items():
-        if _current(path) is not original:
+    for path, root, cls_name, attr, original in _CHECKS:
+        if getattr(root if root is not None else getattr(nn, cls_name, None), attr, None) is not original:
             raise HiddenBehaviour(f"{path} has been replaced; the grader only trusts PyTorch's own")
     if any(getattr(module_mod, name, None) for name in _GLOBAL_HOOKS):
         raise HiddenBehaviour("a global module hook is registered (register_module_forward_hook "
@@ -132,6 +134,9 @@ def refuse_hidden_behaviour(module: nn.Module) -> None:
                                       "that can change what operations do")
 
 
+_GRADER_FILE: dict[str, bool] = {}  # file name -> is it the grader's, torch's or the stdlib's
+
+
 def student_place() -> str:
     """The innermost line of the student's code on the current Python stack."""
     from .capture import place
@@ -139,7 +144,10 @@ def student_place() -> str:
     frame = sys._getframe(1)
     while frame is not None:
         fname = frame.f_code.co_filename
-        if not fname.startswith((HERE, TORCH_DIR)) and not fname.startswith(os.path.dirname(os.__file__)):
+        ours = _GRADER_FILE.get(fname)
+        if ours is None:
+            ours = _GRADER_FILE[fname] = fname.startswith((HERE, TORCH_DIR, os.path.dirname(os.__file__)))
+        if not ours:
             return place(fname, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     return ""
@@ -187,12 +195,16 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
     """Bit-for-bit equal, NaN where NaN."""
     if a.dtype != b.dtype or a.shape != b.shape:
         return False
+    if torch.equal(a, b):  # the common case, in one call (False where either holds a NaN)
+        return True
     if not a.is_floating_point():
         return bool(torch.equal(a, b))
     return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
 
 
 def _flat(obj: Any) -> list[Any]:
+    if type(obj) is tuple and not any(isinstance(o, (list, tuple, dict)) for o in obj):
+        return list(obj)  # the common case: a flat tuple of arguments
     if isinstance(obj, (list, tuple)):
         return [x for o in obj for x in _flat(o)]
     if isinstance(obj, dict):
@@ -202,21 +214,20 @@ def _flat(obj: Any) -> list[Any]:
 
 class OpRecorder(TorchFunctionMode):
     """Records every torch call that reads an input-dependent tensor (the input, or the output
-    of an earlier recorded call), with its constant operands and a copy of its outputs."""
+    of an earlier recorded call), with its constant operands and a copy of its outputs.  It
+    may be entered many times: the replay enters it around each node's own op only, so the
+    capture's bookkeeping is neither recorded nor slowed down."""
 
     def __init__(self, x: torch.Tensor, where: Callable[[], str]) -> None:
         super().__init__()
         self.live: dict[int, torch.Tensor] = {id(x): x}
         self.calls: list[Call] = []
         self.where = where
-        self.on = True
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        if not self.on:
-            return out
-        flat = _flat((args, kwargs))
+        flat = _flat(args) + _flat(kwargs) if kwargs else _flat(args)
         if not any(isinstance(a, torch.Tensor) and id(a) in self.live for a in flat):
             return out
         consts = [a for a in flat if not (isinstance(a, torch.Tensor) and id(a) in self.live)]
@@ -261,23 +272,24 @@ def compare_runs(traced: list[Call], ran: list[Call]) -> None:
 # ---- the forward-pass sweep ------------------------------------------------------------------
 SWEEP_FLOATS = 1 << 20  # floats of the widest value in one batch: batches that stay in cache
 SWEEP_ROWS = 1 << 16
+SAMPLE_PER = 1 << 16  # rows of a batch per 1,024 compared with the description
 SHOW = 5
 MANTISSA = {torch.float32: 24, torch.float64: 53}
 
 
-def _enumerated(d: Domain, rows: int) -> Any:
-    """Every point of an enumerable domain, in batches of about `rows` points (int64)."""
+def _enumerated(d: Domain, rows: int) -> Iterator[list[np.ndarray]]:
+    """Every point of an enumerable domain, in batches of about `rows` points: per batch one
+    int64 array per coordinate (the first coordinate is split across batches; the others run
+    over their whole range in each batch)."""
     if d.arity == 1:
         for start in range(d.lo, d.hi + 1, rows):
-            yield np.arange(start, min(start + rows, d.hi + 1), dtype=np.int64)[:, None]
+            yield [np.arange(start, min(start + rows, d.hi + 1), dtype=np.int64)]
         return
-    side = d.hi - d.lo + 1
     g = np.arange(d.lo, d.hi + 1, dtype=np.int64)
-    step = max(1, rows // side)
+    step = max(1, rows // len(g) ** (d.arity - 1))
     for a0 in range(d.lo, d.hi + 1, step):
         a = np.arange(a0, min(a0 + step, d.hi + 1), dtype=np.int64)
-        aa, bb = np.meshgrid(a, g, indexing="ij")
-        yield np.stack([aa.ravel(), bb.ravel()], axis=1)
+        yield [c.ravel() for c in np.meshgrid(a, *[g] * (d.arity - 1), indexing="ij")]
 
 
 def representable(x: int, dtype: torch.dtype) -> bool:
@@ -309,22 +321,24 @@ def sampled_points(d: Domain, dtype: torch.dtype, extra: list[int], seed: int = 
     return sorted(x for x in pts if d.lo <= x <= d.hi and representable(x, dtype))
 
 
-def breakpoints(net: Network, riddle: Riddle, d: Domain) -> list[int]:
+def breakpoints(net: Network, riddle: Riddle, d: Domain, whole: UnitNet | None = None) -> list[int]:
     """Inputs next to which a unit of the network changes sign, as the line analysis finds
-    them (a few thousand at most; none when the analysis gives up early)."""
+    them (a few thousand at most; none when the analysis gives up early).  `whole` is the
+    network's unpruned normal form, when the caller has it already."""
     cuts: list[int] = []
     if riddle.runs is None or net.arity != 1 or riddle.activation != "relu":
         return cuts
+    whole = whole if whole is not None else normal_form(net, prune=False)
     # The kinks of the pruned network, then of every unit, cancelled ones included: a unit that
     # cancels exactly in the real function may still round when run.
-    for prune in (True, False):
+    for form in (pruned(whole), whole):
         try:
-            verify_line(normal_form(net, prune=prune), riddle.runs(d.lo, d.hi), max_atoms=2_000, cuts=cuts)
+            verify_line(form, riddle.runs(d.lo, d.hi), max_atoms=2_000, cuts=cuts)
         except (LineCapExceeded, ValueError):
             pass
     # Every unit that reads only the input, dead or not (a unit that cancels exactly in the
     # real function may still round when run): its kink is where its pre-activation is 0.
-    for unit in normal_form(net, prune=False).units:
+    for unit in whole.units:
         c = unit.pre.coef.get(0)
         if c and len(unit.pre.coef) == 1:
             root = -unit.pre.const / c
@@ -342,7 +356,9 @@ def forward_sweep(module: nn.Module, riddle: Riddle, net: Network) -> list[dict[
 
     dtype = module_dtype(module)
     rows = min(SWEEP_ROWS, max(256, SWEEP_FLOATS // max(1, max(op.size for op in net.ops))))
-    return [_sweep_domain(module, riddle, net, d, dtype, rows) for d in riddle.domains]
+    sampled = any(d.method != "enumeration" for d in riddle.domains)
+    whole = normal_form(net, prune=False) if sampled and net.arity == 1 and riddle.runs is not None else None
+    return [_sweep_domain(module, riddle, net, d, dtype, rows, whole) for d in riddle.domains]
 
 
 @contextmanager
@@ -359,21 +375,21 @@ def threads(count: int) -> Iterator[None]:
 
 
 def _sweep_domain(module: nn.Module, riddle: Riddle, net: Network, d: Domain, dtype: torch.dtype,
-                  rows: int) -> dict[str, Any]:
+                  rows: int, line_net: UnitNet | None = None) -> dict[str, Any]:
     entry: dict[str, Any] = {"domain": d.name, "points": 0, "wrong": 0, "examples": [], "note": ""}
     if d.method == "enumeration":
-        batches: Any = _enumerated(d, rows)
+        batches: Iterator[list[np.ndarray]] = _enumerated(d, rows)
     else:
-        pts = sampled_points(d, dtype, breakpoints(net, riddle, d))
-        batches = (np.array(pts[i:i + rows], dtype=object)[:, None] for i in range(0, len(pts), rows))
+        pts = sampled_points(d, dtype, breakpoints(net, riddle, d, line_net))
+        batches = ([np.array(pts[i:i + rows], dtype=object)] for i in range(0, len(pts), rows))
         name = str(dtype).replace("torch.", "")
         why = (f"integers above 2^{MANTISSA[dtype]} are not all {name} values, so it ran on "
                if d.hi > 2 ** MANTISSA[dtype] else "it is too large to run whole, so it ran on ")
         entry["note"] = (f"the {name} forward pass could not run on all of {d.describe()}: "
                          f"{why}{len(pts):,} chosen inputs (both ends, each power of two, the "
                          "breakpoints of its units and their neighbours, seeded random inputs)")
-    for batch in batches:
-        _sweep_batch(module, riddle, net, batch, dtype, entry)
+    for cols in batches:
+        _sweep_batch(module, riddle, net, cols, dtype, entry)
     return entry
 
 
@@ -402,38 +418,52 @@ def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 8)
     rng = random.Random(0)
     picks = [[d.lo] * d.arity, [hi] * d.arity]
     picks += [[rng.randint(d.lo, hi) for _ in range(d.arity)] for _ in range(max(0, count - 2))]
-    for p in picks[:count]:
-        pt = np.array([p], dtype=np.float64)
+    pts = np.array(picks[:count], dtype=np.float64)
+    ys = []
+    for k in range(len(pts)):
         with torch.no_grad():
-            y = module(torch.from_numpy(pt).to(dtype))
+            y = module(torch.from_numpy(pts[k:k + 1]).to(dtype))
         if not isinstance(y, torch.Tensor) or y.numel() != 1:
             raise HiddenBehaviour("called on a single input, the network returns something else "
                                   "than one number")
-        _agrees_with_description(net, pt, y.detach().reshape(-1).to(torch.float64).numpy())
+        ys.append(float(y.detach().reshape(-1).to(torch.float64)[0]))
+    _agrees_with_description(net, pts, np.array(ys))  # every run against the description at once
 
 
-def _sweep_batch(module: nn.Module, riddle: Riddle, net: Network, pts: np.ndarray, dtype: torch.dtype,
-                 entry: dict[str, Any]) -> None:
-    ints = pts.astype(np.float64) if pts.dtype == object else pts
-    x = torch.from_numpy(np.ascontiguousarray(ints)).to(dtype)
+def _sweep_batch(module: nn.Module, riddle: Riddle, net: Network, cols: list[np.ndarray],
+                 dtype: torch.dtype, entry: dict[str, Any]) -> None:
+    """One batched call of the module on the points whose coordinates are `cols`, and the
+    count of the points it classifies wrong.  The integers are cast straight into the
+    module's dtype (they are all values of it: enumerable domains are small, sampled points
+    are chosen representable), and compared with the exact integer target in float64."""
+    count = len(cols[0])
+    x = torch.empty((count, len(cols)), dtype=dtype)
+    for k, c in enumerate(cols):
+        x[:, k] = torch.from_numpy(c.astype(np.float64) if c.dtype == object else c)
     with torch.no_grad():
         y = module(x)
-    if not isinstance(y, torch.Tensor) or y.numel() != len(pts):
+    if not isinstance(y, torch.Tensor) or y.numel() != count:
         shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-        raise ValueError(f"forward returned {shape} for a batch of {len(pts)} inputs")
+        raise ValueError(f"forward returned {shape} for a batch of {count} inputs")
     ys = y.detach().reshape(-1).to(torch.float64).numpy()
-    # Against the description on up to 1,024 rows of every batch: a call-dependent network
-    # (mode, threads, batch size, call count) differs on every row, so a sample is enough.
-    pick = np.unique(np.linspace(0, len(pts) - 1, num=min(len(pts), 1024)).astype(np.int64))
-    _agrees_with_description(net, ints[pick], ys[pick])
-    want = riddle.target(*[pts[:, i] for i in range(riddle.arity)])
-    err = np.abs(ys - np.asarray(want, dtype=np.float64))
+    # Against the description on 1,024 rows of every 65,536: a call-dependent network (mode,
+    # threads, batch size, call count) differs on every row, so a sample is enough.
+    pick = np.unique(np.linspace(0, count - 1, num=min(count, 1024 * -(-count // SAMPLE_PER))).astype(np.int64))
+    _agrees_with_description(net, _rows(cols, pick), ys[pick])
+    want = riddle.target(*cols)
+    want = want if isinstance(want, np.ndarray) and want.dtype != object else np.asarray(want, dtype=np.float64)
+    err = np.abs(ys - want)
     limit = float(riddle.tolerance) if riddle.rule == "tolerance" and riddle.tolerance is not None else 0.5
-    bad = ~(err <= limit) if riddle.rule == "tolerance" else ~(err < limit)
-    entry["points"] += len(pts)
-    if not bad.any():
+    ok = err <= limit if riddle.rule == "tolerance" else err < limit
+    entry["points"] += count
+    if ok.all():
         return
-    idx = np.flatnonzero(bad)
+    idx = np.flatnonzero(~ok)
     entry["wrong"] += len(idx)
     for i in idx[: SHOW - len(entry["examples"])]:
-        entry["examples"].append([[int(v) for v in pts[i]], float(ys[i])])
+        entry["examples"].append([[int(c[i]) for c in cols], float(ys[i])])
+
+
+def _rows(cols: list[np.ndarray], pick: np.ndarray) -> np.ndarray:
+    """The points at positions `pick`, one row each (float64: every one is a value of it)."""
+    return np.stack([c[pick].astype(np.float64) for c in cols], axis=1)

@@ -84,19 +84,31 @@ def _fractions(a: np.ndarray) -> list[Fraction]:
     return [Fraction(float(v)) for v in np.asarray(a, dtype=np.float64).reshape(-1)]
 
 
+def _combine(terms: list[tuple[Fraction, Affine]], const: Fraction) -> Affine:
+    """const + sum(k * f) over the terms, summed into one dict (no intermediate forms; a
+    factor of 1 is not multiplied), zero coefficients dropped."""
+    acc: Coef = {}
+    for k, f in terms:
+        const += f.const if k == 1 else k * f.const
+        for s, c in f.coef.items():
+            v = c if k == 1 else k * c
+            old = acc.get(s)
+            acc[s] = v if old is None else old + v
+    return Affine(const, {s: c for s, c in acc.items() if c})
+
+
 def _linear(op: Op, x: list[Affine]) -> list[Affine]:
     w = np.asarray(op.weight, dtype=np.float64)
     rows, cols = w.shape
-    wf = [[(c, Fraction(float(w[r, c]))) for c in range(cols) if w[r, c] != 0] for r in range(rows)]
+    exact: dict[float, Fraction] = {}  # the same weight (1.0, -2.0, ...) converted once
+    wf = [[(c, exact.setdefault(float(w[r, c]), Fraction(float(w[r, c])))) for c in range(cols) if w[r, c] != 0]
+          for r in range(rows)]
     bias = _fractions(op.bias) if op.bias is not None else [Fraction(0)] * rows
     out = []
     for g in range(len(x) // cols):
         group = x[g * cols:(g + 1) * cols]
         for r in range(rows):
-            acc = Affine(bias[r])
-            for c, k in wf[r]:
-                acc = acc.plus(group[c].times(k))
-            out.append(acc)
+            out.append(_combine([(k, group[c]) for c, k in wf[r]], bias[r]))
     return out
 
 
@@ -138,6 +150,11 @@ def normal_form(net: Network, prune: bool = True) -> UnitNet:
     return _prune(whole) if prune else whole
 
 
+def pruned(un: UnitNet) -> UnitNet:
+    """The normal form without the units nothing live reads (what `normal_form` returns)."""
+    return _prune(un)
+
+
 def _prune(un: UnitNet) -> UnitNet:
     """Drop units that neither the output nor a kept unit reads; renumber the rest."""
     a = un.arity
@@ -156,10 +173,9 @@ def _prune(un: UnitNet) -> UnitNet:
 
 
 def _substitute(f: Affine, subst: dict[int, Affine], renumber: dict[int, int]) -> Affine:
-    out = Affine(f.const)
-    for s, c in f.coef.items():
-        out = out.plus(subst[s].times(c) if s in subst else Affine(Fraction(0), {renumber.get(s, s): c}))
-    return out
+    """f with the settled sources written out and the others renumbered."""
+    kept = Affine(Fraction(0), {renumber.get(s, s): c for s, c in f.coef.items() if s not in subst})
+    return _combine([(Fraction(1), kept)] + [(c, subst[s]) for s, c in f.coef.items() if s in subst], f.const)
 
 
 def settle(un: UnitNet, lo: int, hi: int) -> UnitNet:

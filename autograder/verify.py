@@ -414,9 +414,9 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None)
             if not ok:
                 break
         v.exact = ok and not v.refused
-        big = riddle.domains[0].hi > 2**62
+        public = riddle.domains[0]  # int64 samples unless one is too large (exact_values widens past int64 itself)
+        big = max(abs(public.lo), abs(public.hi)) >= 2**62 and any(abs(c) >= 2**62 for p in samples for c in p)
         exact_vals = exact_output(net, np.asarray(samples, dtype=object if big else np.int64)).fractions()
-        public = riddle.domains[0]
         if public.size <= 20_000 and not v.refused:
             v.public_values = [safe_float(f) for f in exact_vals[: public.size]]
             v.upside_down = not v.exact and _upside_down(riddle, samples[: public.size], exact_vals)

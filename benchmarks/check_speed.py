@@ -30,24 +30,32 @@ from solutions import reference as R
 from solutions.flawed import FLAWED
 runs = int(sys.argv[1])
 answers = [(getattr(R, rid), rid) for rid in RIDDLES if hasattr(R, rid)]
+cpu = {}
 def once(fn, rid):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     check_function(fn, rid)
+    cpu[rid] = time.process_time() - c
     return time.perf_counter() - t
 for fn, rid in answers:
     once(fn, rid)  # warm-up: first use of torch.fx and numpy paths
 per = {rid: [] for _, rid in answers}
-totals = []
+per_cpu = {rid: [] for _, rid in answers}
+totals, cpu_totals = [], []
 for _ in range(runs):
-    total = 0.0
+    total = total_cpu = 0.0
     for fn, rid in answers:
         s = once(fn, rid)
         per[rid].append(s)
+        per_cpu[rid].append(cpu[rid])
         total += s
+        total_cpu += cpu[rid]
     totals.append(total)
+    cpu_totals.append(total_cpu)
 flawed = {f"{fn.__name__} ({rid})": min(once(fn, rid) for _ in range(2)) for fn, rid, *_ in FLAWED}
 print(json.dumps({"per": {k: statistics.median(v) for k, v in per.items()},
+                  "per_cpu": {k: statistics.median(v) for k, v in per_cpu.items()},
                   "total_median": statistics.median(totals), "total_min": min(totals),
+                  "totals": totals, "cpu_totals": cpu_totals,
                   "flawed": flawed, "torch": torch.__version__}))
 '''
 
