@@ -10,8 +10,8 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, Execute,
                                     GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
 
-from autograder.limits import DEFAULT as LIMITS
-from autograder.nbgrader_plugin import RiddleScores
+from autograder.core.limits import DEFAULT as LIMITS
+from autograder.frontends.nbgrader_plugin import RiddleScores
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
@@ -25,7 +25,7 @@ c.CourseDirectory.release_directory = "assignments"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# The limits every front end grades with (autograder/limits.py): per cell in the kernel (and, read
+# The limits every front end grades with (autograder/core/limits.py): per cell in the kernel (and, read
 # from here, in RiddleScores' sandbox), per notebook and per riddle call.  Training demos are
 # skipped while grading.
 c.Execute.timeout = int(LIMITS.cell)

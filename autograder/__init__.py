@@ -14,8 +14,8 @@ from typing import Any
 __all__ = ["RIDDLES", "capture_riddle", "check", "check_function", "judge"]
 __version__ = "0.1.0"
 
-_HOME = {"RIDDLES": ".riddles", "capture_riddle": ".checker", "check": ".notebook",
-         "check_function": ".checker", "judge": ".checker"}
+_HOME = {"RIDDLES": ".core.riddles", "capture_riddle": ".core.checker", "check": ".frontends.notebook",
+         "check_function": ".core.checker", "judge": ".core.checker"}
 
 
 def __getattr__(name: str) -> Any:

@@ -25,7 +25,7 @@ MEASURE = r'''
 import json, statistics, sys, time
 import torch
 from autograder import check_function
-from autograder.riddles import RIDDLES
+from autograder.core.riddles import RIDDLES
 from solutions import reference as R
 from solutions.flawed import FLAWED
 runs = int(sys.argv[1])

@@ -25,7 +25,7 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
-from autograder.gradescope import GradescopeConfig, build_bundle
+from autograder.frontends.gradescope import GradescopeConfig, build_bundle
 from benchmarks.grade_class import run_measured
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 

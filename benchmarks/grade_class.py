@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.course import ASSIGNMENT, copy_course, nbgrader, scores
+from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, scores
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 
 
@@ -100,7 +100,7 @@ def build_class(course: Path, size: int, seed: int = 0) -> None:
 
 
 def riddles_grade(course: Path, out: Path, jobs: int) -> tuple[float, int, dict[str, dict[str, float]]]:
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", str(course), "--out", str(out), "--jobs", str(jobs), "--force"]
+    cmd = [sys.executable, "-m", "autograder.frontends.cli", "grade", str(course), "--out", str(out), "--jobs", str(jobs), "--force"]
     secs, peak, proc = run_measured(cmd)
     if proc.returncode != 0:
         raise SystemExit(f"riddles grade failed:\n{proc.stdout[-2000:]}")
@@ -138,7 +138,7 @@ def jail_price(args: argparse.Namespace) -> None:
         times: dict[str, list[float]] = {"before": [], "after": []}
         for i in range(args.repeat):
             for label, python in (("before", str(before)), ("after", sys.executable)):
-                cmd = [python, "-m", "autograder.cli", "grade", str(course), "--out", str(work / f"out-{label}"),
+                cmd = [python, "-m", "autograder.frontends.cli", "grade", str(course), "--out", str(work / f"out-{label}"),
                        "--jobs", str(args.jobs), "--force"]
                 secs, peak, proc = run_measured(cmd, cwd=work)
                 if proc.returncode != 0:

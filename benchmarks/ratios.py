@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.course import ASSIGNMENT, copy_course, nbgrader, scores
+from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, scores
 from benchmarks.check_speed import ROOT, export, measure
 from benchmarks.grade_class import build_class, riddles_grade, run_measured
 from solutions.submissions import make_submission, reference_answers
@@ -103,7 +103,7 @@ def student_side(work: Path, runs: int) -> None:
         firsts.append(float(proc.stdout.strip().splitlines()[-1]))
     right = make_submission(ROOT / "assignments" / ASSIGNMENT, work / "right",
                             reference_answers(ROOT / "source" / ASSIGNMENT))
-    cli = [sys.executable, "-m", "autograder.cli", "check", str(right)]
+    cli = [sys.executable, "-m", "autograder.frontends.cli", "check", str(right)]
     walls, said = [], ""
     for _ in range(runs):
         t = time.perf_counter()

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from autograder import check_function
-from autograder.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
-from autograder.riddles import RIDDLES
+from autograder.core.riddles import RIDDLES
+from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
 
 from . import reference as R
 from .article import ARTICLE

@@ -141,6 +141,6 @@ def answer(rid: str) -> Callable[..., nn.Module] | None:
 
 def answers() -> dict[str, Callable[..., nn.Module]]:
     """The reference answer of every riddle of the registry that has one, in registry order."""
-    from autograder.riddles import RIDDLES
+    from autograder.core.riddles import RIDDLES
 
     return {rid: fn for rid in RIDDLES if (fn := answer(rid)) is not None}

@@ -22,7 +22,7 @@ def make_notebook(path: Path, *cells: str) -> Path:
 
 
 def riddles_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "autograder.frontends.cli", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT)
 
 

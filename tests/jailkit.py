@@ -5,17 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import os
-import time
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from autograder import jail
-from autograder.riddles import RIDDLES
+from autograder.jail import confine as jail
+from autograder.core.riddles import RIDDLES
 
 from .conftest import ROOT, make_notebook
 
@@ -31,7 +31,7 @@ def good(folder: Path, name: str, token: str = "") -> Path:
 
 def grade(cls: Path, out: Path, *args: str, env: dict[str, str] | None = None,
           prefix: list[str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", str(cls), "--out", str(out), *args]
+    cmd = [sys.executable, "-m", "autograder.frontends.cli", "grade", str(cls), "--out", str(out), *args]
     return subprocess.run((prefix or []) + cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
                           env=env)
 

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder import jail
+from autograder.jail import confine as jail
 
 CANNOT = 77
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from autograder.answer import Answer, MalformedAnswer
-from autograder.checker import check_function
-from autograder.limits import DEFAULT
-from autograder.riddles import RIDDLES
-from autograder.submission import NotebookRun, judge_runs
+from autograder.core.answer import Answer, MalformedAnswer
+from autograder.core.checker import check_function
+from autograder.core.limits import DEFAULT
+from autograder.core.riddles import RIDDLES
+from autograder.jail.judging import NotebookRun, judge_runs
 from solutions import reference
 
 
@@ -31,7 +31,7 @@ def test_an_answer_survives_the_pipe_unchanged() -> None:
 
 
 def test_parts_of_a_riddle_with_several_sizes_are_typed() -> None:
-    from autograder.report import riddle_answer
+    from autograder.render.text import riddle_answer
 
     shown = riddle_answer(check_function(reference.is_even_network, "is_even_network"))
     assert shown.passed and shown.parts and all(p.status == "pass" for p in shown.parts)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.riddles import RIDDLES
+from autograder.core.riddles import RIDDLES
 
 from .conftest import reference_cells, riddles_cli
 

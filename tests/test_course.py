@@ -11,8 +11,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
-from autograder.riddles import RIDDLES
+from autograder.core.riddles import RIDDLES
+from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
 from solutions.submissions import MISTAKES, NOTEBOOKS, make_submission, reference_answers
 
 pytestmark = pytest.mark.slow
@@ -21,14 +21,14 @@ AUTO_TOTAL = sum(r.points.total for r in RIDDLES.values())
 STUDENTS = ("alice", "bob", "carol", "dave", "mallory", "trent", "eve")
 
 PATCHES = '''
-import numpy, torch, autograder, autograder.nbgrader_cells, autograder.checker
+import numpy, torch, autograder, autograder.frontends.nbgrader_cells, autograder.core.checker
 torch.allclose = lambda *a, **k: True
 torch.equal = lambda *a, **k: True
 numpy.allclose = lambda *a, **k: True
 numpy.array_equal = lambda *a, **k: True
 autograder.check = lambda *a, **k: None
-autograder.nbgrader_cells.riddle_test = lambda *a, **k: 99.0
-autograder.checker.check_function = lambda *a, **k: None
+autograder.frontends.nbgrader_cells.riddle_test = lambda *a, **k: 99.0
+autograder.core.checker.check_function = lambda *a, **k: None
 '''
 
 

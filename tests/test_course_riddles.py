@@ -26,15 +26,15 @@ import torch
 from nbclient import NotebookClient
 from torch import nn
 
-from autograder.course import ASSIGNMENT, nbgrader, scores
-from autograder.course_riddles import (
+from autograder.core.course_riddles import (
     CourseRiddleError,
     find_course_root,
     loaded_file,
     use_course,
     use_riddle_file,
 )
-from autograder.riddles import RIDDLES
+from autograder.core.riddles import RIDDLES
+from autograder.frontends.course import ASSIGNMENT, nbgrader, scores
 
 from .conftest import ROOT, riddles_cli
 
@@ -115,7 +115,7 @@ def _submitted(course: Path, student: str) -> Path:
 
 
 def _cli(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], check=False, cwd=course, env=_env(),
+    return subprocess.run([sys.executable, "-m", "autograder.frontends.cli", *args], check=False, cwd=course, env=_env(),
                           capture_output=True, text=True, timeout=600)
 
 
@@ -235,7 +235,7 @@ def test_every_front_end_says_so_in_one_line(tmp_path: Path) -> None:
     course = _course(tmp_path, "RIDDLES = [\n")
     nb = tmp_path / "a.ipynb"
     nbformat.write(nbformat.v4.new_notebook(), nb)
-    proc = subprocess.run([sys.executable, "-m", "autograder.cli", "check", str(nb)], cwd=course, env=_env(),
+    proc = subprocess.run([sys.executable, "-m", "autograder.frontends.cli", "check", str(nb)], cwd=course, env=_env(),
                           check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.startswith("riddles: error: the course riddle file")
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -255,7 +255,7 @@ def test_a_riddle_file_next_to_a_submission_is_not_loaded(tmp_path: Path) -> Non
 
 # ---- what the line analysis needs comes from the spec: any constant label, any period ---------
 STEP = '''
-from autograder.riddles import Domain, Points, Riddle
+from autograder.core.riddles import Domain, Points, Riddle
 
 
 def _step(x):
@@ -298,9 +298,9 @@ def test_a_one_input_course_riddle_is_decided_on_a_huge_range_by_its_runs(tmp_pa
 
 
 def test_the_line_analysis_takes_labels_of_any_period() -> None:
-    from autograder.capture import capture
-    from autograder.line import verify_line
-    from autograder.normal import normal_form
+    from autograder.core.capture import capture
+    from autograder.core.line import verify_line
+    from autograder.core.normal import normal_form
 
     identity = nn.Linear(1, 1)
     with torch.no_grad():

@@ -13,12 +13,12 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.capture import capture
-from autograder.evaluate import exact_output
-from autograder.line import LineCapExceeded, verify_line
-from autograder.normal import normal_form
-from autograder.riddles import RIDDLES
-from autograder.verify import verify
+from autograder.core.capture import capture
+from autograder.core.evaluate import exact_output
+from autograder.core.line import LineCapExceeded, verify_line
+from autograder.core.normal import normal_form
+from autograder.core.riddles import RIDDLES
+from autograder.core.verify import verify
 
 
 class RandomNet(nn.Module):
@@ -172,7 +172,7 @@ def _edited(base: nn.Module, arity: int, lo: int, hi: int, rng: np.random.Genera
     [lo, hi]^arity), and, when `live`, a unit whose kink crosses the box `near` (default: the
     whole box) bending its input.  Returns the module and the kinks of the live unit along the
     first input (for windows)."""
-    from autograder.capture import module_dtype
+    from autograder.core.capture import module_dtype
 
     dtype = module_dtype(base)
     span = max(abs(lo), abs(hi))
@@ -230,7 +230,7 @@ def _window_wrong(net, riddle, d, centres: list[int]) -> int:  # type: ignore[no
 @pytest.mark.parametrize("rid", _exact_riddles())
 def test_do_the_fast_methods_agree_with_enumeration_on_every_graded_domain(rid: str) -> None:
     """Right and wrong networks on every instance and every domain of the riddle."""
-    from autograder.riddles import instances
+    from autograder.core.riddles import instances
     from solutions import reference
 
     factory = getattr(reference, rid, None)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from autograder import check
-from autograder.result import RiddleResult
+from autograder.core.result import RiddleResult
 from solutions import reference as R
 
 from .conftest import make_notebook, riddles_cli
@@ -335,7 +335,7 @@ def test_do_huge_denominators_give_a_verdict_not_an_overflow() -> None:
 
 # ---- 7. messages that are true ------------------------------------------------------------------
 def test_is_every_counterexample_shown_truly_wrong_and_printed_exactly() -> None:
-    from autograder.verify import exact_text
+    from autograder.core.verify import exact_text
 
     assert exact_text(1 + 2.0**-40) != "1"
     assert exact_text(__import__("fractions").Fraction(2**80 + 1, 2**80)).startswith("1 + ")
@@ -343,7 +343,7 @@ def test_is_every_counterexample_shown_truly_wrong_and_printed_exactly() -> None
     r = checked(lambda n: FoldOffByHalf(n), "is_even_network")
     v = r.main
     assert v is not None
-    from autograder.riddles import RIDDLES  # noqa: F401 - the target is the riddle's own
+    from autograder.core.riddles import RIDDLES  # noqa: F401 - the target is the riddle's own
     for c in v.counterexamples:
         assert c.exact is not None and c.exact != c.input[0] % 2
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.riddles import RIDDLES
+from autograder.core.riddles import RIDDLES
 from solutions.submissions import make_submission, reference_answers
 
 from .wheel_env import PY, ROOT, build_wheel, fresh_venv, venv_env, wheel_texts
@@ -152,7 +152,7 @@ def _writes_test_cells(name: str) -> bool:
     """The package's generator of nbgrader test cells holds the markers as a template (its
     hidden part is one generic call into the grader, no answer); every answer fragment is
     still searched for in it."""
-    return name.replace("\\", "/").endswith("autograder/nbgrader_cells.py")
+    return name.replace("\\", "/").endswith("autograder/frontends/nbgrader_cells.py")
 
 
 def _installed_texts(venv: Path) -> dict[str, str]:
@@ -217,7 +217,7 @@ def test_gradescope_bundle_from_the_wheel_has_no_answers(wheel: Path, tmp_path: 
         assert proc.returncode == 0, f"{command}: {proc.stderr[-3000:]}"
     with zipfile.ZipFile(tmp_path / "autograder.zip") as zf:
         texts = {n: zf.read(n).decode("utf-8", "replace") for n in zf.namelist()}
-    assert "package/autograder/checker.py" in texts and not [n for n in texts if "solutions/" in n]
+    assert "package/autograder/core/checker.py" in texts and not [n for n in texts if "solutions/" in n]
     _no_answers(texts)
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import ASSIGNMENT, scores
-from autograder.riddles import RIDDLES
+from autograder.core.riddles import RIDDLES
+from autograder.frontends.course import ASSIGNMENT, scores
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 
 from .conftest import ROOT

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.riddles import RIDDLES
+from autograder.core.riddles import RIDDLES
 from solutions.submissions import make_submission, reference_answers
 
 from .conftest import ROOT
@@ -61,7 +61,7 @@ def scoreboard(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_submission(ROOT / "assignments" / "riddles", folder, answers)
     (folder / "02-minimum.ipynb").rename(folder / "02 <i>min<i>.ipynb")
     page = tmp / "scoreboard.html"
-    proc = subprocess.run([sys.executable, "-m", "autograder.cli", "check", str(folder), "--html", str(page)],
+    proc = subprocess.run([sys.executable, "-m", "autograder.frontends.cli", "check", str(folder), "--html", str(page)],
                           capture_output=True, text=True, timeout=600, cwd=tmp)
     assert proc.returncode == 1, proc.stderr  # min_network raised: not all pass
     assert "Traceback" not in proc.stdout + proc.stderr

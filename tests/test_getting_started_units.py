@@ -10,12 +10,12 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.mistakes import explain
-from autograder.notebook import check
-from autograder.result import Report, error, missing
-from autograder.riddles import RIDDLES
-from autograder.scoreboard import combine, course_notebooks, page, text
-from autograder.start import StartRefused, start
+from autograder.core.mistakes import explain
+from autograder.core.result import Report, error, missing
+from autograder.core.riddles import RIDDLES
+from autograder.frontends.notebook import check
+from autograder.frontends.start import StartRefused, start
+from autograder.render.scoreboard import combine, course_notebooks, page, text
 
 from .conftest import make_notebook, reference_cells, riddles_cli
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.riddles import RIDDLES
+from autograder.core.riddles import RIDDLES
 
 from .conftest import ROOT, make_notebook
 
@@ -37,9 +37,9 @@ HOSTILE: dict[str, list[str]] = {
                     "        l.weight.fill_(float('nan'))\n    return nn.Sequential(l, nn.ReLU())"],
     "inf_weights": ["import torch\nfrom torch import nn\ndef lt10_relu():\n    l = nn.Linear(1, 1)\n    with torch.no_grad():\n"
                     "        l.bias.fill_(float('inf'))\n    return nn.Sequential(l, nn.ReLU())"],
-    "patcher": ["import torch, numpy, autograder, autograder.checker\ntorch.allclose = lambda *a, **k: True\n"
-                "numpy.array_equal = lambda *a, **k: True\nautograder.checker.judge = lambda *a, **k: 99\n"
-                "autograder.checker.capture_riddle = lambda r, f, t=0: {'id': r.id, 'status': 'captured', 'instances': []}"],
+    "patcher": ["import torch, numpy, autograder, autograder.core.checker\ntorch.allclose = lambda *a, **k: True\n"
+                "numpy.array_equal = lambda *a, **k: True\nautograder.core.checker.judge = lambda *a, **k: 99\n"
+                "autograder.core.checker.capture_riddle = lambda r, f, t=0: {'id': r.id, 'status': 'captured', 'instances': []}"],
     "snoop": ["import glob, os\nfound = []\nfor p in glob.glob('/**/*', recursive=True)[:100000]:\n    pass\n"
               f"for root in ['..', '../..', '/tmp', os.path.expanduser('~')]:\n    for p in glob.glob(root + '/**/*.ipynb', recursive=True):\n"
               f"        try:\n            if '{SECRET}' in open(p).read(): found.append(p)\n        except OSError: pass\n"
@@ -60,7 +60,7 @@ BROKEN_FILES: dict[str, bytes] = {
 
 
 def _run(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "autograder.cli", "grade", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "autograder.frontends.cli", "grade", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=ROOT)
 
 
@@ -169,7 +169,7 @@ def test_a_killed_grader_resumes_with_every_submission_graded_exactly_once(tmp_p
     for i in range(12):
         make_notebook(cls / f"s{i:02d}.ipynb", REFERENCE if i % 2 else "import torch")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", str(cls), "--out", str(out), "--jobs", "2"]
+    cmd = [sys.executable, "-m", "autograder.frontends.cli", "grade", str(cls), "--out", str(out), "--jobs", "2"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     db = out / "results.sqlite"
     deadline = time.monotonic() + 120
@@ -207,7 +207,7 @@ def test_unusable_path_exits_2(tmp_path: Path) -> None:
 
 
 def test_grades_can_be_recorded_in_the_nbgrader_gradebook(tmp_path: Path) -> None:
-    from autograder.course import ASSIGNMENT, copy_course, nbgrader, scores
+    from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, scores
     from solutions.submissions import make_submission, reference_answers
 
     course = copy_course(tmp_path / "course")

@@ -18,8 +18,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from autograder.gradescope import CONFIG_NAME, PACKAGE_DIR, package_files
-from autograder.riddles import RIDDLES, IS_EVEN_NS
+from autograder.core.riddles import IS_EVEN_NS, RIDDLES
+from autograder.frontends.gradescope import CONFIG_NAME, PACKAGE_DIR, package_files
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 
 from .conftest import ROOT, make_notebook, riddles_cli

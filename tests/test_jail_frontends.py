@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from nbformat import NotebookNode
 
-from autograder.limits import Limits
-from autograder.riddles import RIDDLES
+from autograder.core.limits import Limits
+from autograder.core.riddles import RIDDLES
 
 from .conftest import make_notebook, riddles_cli
 from .jailkit import REFERENCE, jailed_processes
@@ -49,7 +49,7 @@ def test_riddles_check_runs_a_notebook_jailed(tmp_path: Path) -> None:
 
 @ROOT_ONLY
 def test_the_nbgrader_preprocessor_runs_a_notebook_jailed(tmp_path: Path) -> None:
-    from autograder.nbgrader_plugin import grade_notebook_cells
+    from autograder.frontends.nbgrader_plugin import grade_notebook_cells
 
     test_cell = NotebookNode(cell_type="code", source="", metadata=NotebookNode(
         nbgrader=NotebookNode(grade=True, solution=False, grade_id="test_lt10_relu", points=3)))

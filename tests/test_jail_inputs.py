@@ -128,12 +128,12 @@ def test_riddles_check_says_unusable_input_for_a_null_source(tmp_path: Path) -> 
 def test_nbgrader_preprocessor_says_unusable_input_for_a_null_source() -> None:
     from nbformat import NotebookNode
 
-    from autograder.nbgrader_plugin import grade_notebook_cells
+    from autograder.frontends.nbgrader_plugin import grade_notebook_cells
 
     test_cell = NotebookNode(cell_type="code", source="", metadata=NotebookNode(
         nbgrader=NotebookNode(grade=True, solution=False, grade_id="test_lt10_relu", points=3)))
     cells = [NotebookNode(cell_type="code", source=None, metadata=NotebookNode()), test_cell]
-    from autograder.limits import Limits
+    from autograder.core.limits import Limits
 
     results = grade_notebook_cells(cells, limits=Limits(notebook=30, cell=30, call=10))
     assert results["lt10_relu"].score == 0 and "unusable input" in results["lt10_relu"].message
@@ -142,6 +142,6 @@ def test_nbgrader_preprocessor_says_unusable_input_for_a_null_source() -> None:
 def test_riddles_check_of_a_symlink_is_refused(tmp_path: Path) -> None:
     target = make_notebook(tmp_path / "real.ipynb", REFERENCE)
     (tmp_path / "link.ipynb").symlink_to(target)
-    proc = subprocess.run([sys.executable, "-m", "autograder.cli", "check", str(tmp_path / "link.ipynb")],
+    proc = subprocess.run([sys.executable, "-m", "autograder.frontends.cli", "check", str(tmp_path / "link.ipynb")],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "symbolic link" in proc.stderr

@@ -11,8 +11,18 @@ from typing import Iterator
 import pytest
 
 from .conftest import make_notebook
-from .jailkit import (FULL, REFERENCE, as_second_user, good, grade, grades, jailed_processes, open_to_second_user, report,
-                      second_user_home)
+from .jailkit import (
+    FULL,
+    REFERENCE,
+    as_second_user,
+    good,
+    grade,
+    grades,
+    jailed_processes,
+    open_to_second_user,
+    report,
+    second_user_home,
+)
 
 pytestmark = pytest.mark.slow
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="per-notebook uids and cgroups are made as root")

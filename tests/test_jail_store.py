@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.forkserver import SCRATCH_PREFIX
+from autograder.jail.forkserver import SCRATCH_PREFIX
 
 from .conftest import ROOT, make_notebook
 from .jailkit import FULL, REFERENCE, good, grade, grades
@@ -114,7 +114,7 @@ def test_two_runs_on_one_output_folder_never_grade_anyone_twice(tmp_path: Path) 
     for i in range(4):
         good(cls, f"s{i}")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", str(cls), "--out", str(out), "--jobs", "1",
+    cmd = [sys.executable, "-m", "autograder.frontends.cli", "grade", str(cls), "--out", str(out), "--jobs", "1",
            "--timeout", "30"]
     first = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120

@@ -23,9 +23,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
-from autograder.limits import Limits
-from autograder.riddles import RIDDLES
+from autograder.core.limits import Limits
+from autograder.core.riddles import RIDDLES
+from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 
 pytestmark = pytest.mark.slow
@@ -153,7 +153,7 @@ def by_check(course: Path) -> dict[str, dict[str, float]]:
 def by_riddles_check(course: Path) -> dict[str, dict[str, float]]:
     out = {}
     for student in CLASS:
-        proc = subprocess.run([sys.executable, "-m", "autograder.cli", "check", str(_notebook(course, student)),
+        proc = subprocess.run([sys.executable, "-m", "autograder.frontends.cli", "check", str(_notebook(course, student)),
                                "--json", *FLAGS], capture_output=True, text=True, timeout=600)
         assert proc.returncode in (0, 1), proc.stderr
         report = json.loads(proc.stdout)
@@ -175,7 +175,7 @@ def by_nbgrader(course: Path) -> dict[str, dict[str, float]]:
 
 
 def by_riddles_grade(course: Path, out: Path) -> dict[str, dict[str, float]]:
-    proc = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", str(course), "--out", str(out),
+    proc = subprocess.run([sys.executable, "-m", "autograder.frontends.cli", "grade", str(course), "--out", str(out),
                            *FLAGS, "--jobs", "2"], capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr
     result = {}
@@ -241,7 +241,7 @@ def test_gradebook_records_what_nbgrader_shows_and_never_overwrites_silently(aut
     course = autograded
     before = scores(course)
     out = tmp_path / "grades"
-    cmd = [sys.executable, "-m", "autograder.cli", "grade", str(course), "--out", str(out), *FLAGS, "--gradebook"]
+    cmd = [sys.executable, "-m", "autograder.frontends.cli", "grade", str(course), "--out", str(out), *FLAGS, "--gradebook"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr
     assert "0 grade(s) written" in proc.stdout and "0 kept as nbgrader graded them" in proc.stdout

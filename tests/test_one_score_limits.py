@@ -11,12 +11,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import limits as limits_mod
-from autograder.gradescope import GradescopeConfig
-from autograder.limits import DEFAULT, Limits
-from autograder.nbgrader_cells import rules_markdown, graded_cell_source
-from autograder.plan import defined_names, plan_cells, riddle_of
-from autograder.riddles import RIDDLES
+from autograder.core import limits as limits_mod
+from autograder.core.limits import DEFAULT, Limits
+from autograder.core.riddles import RIDDLES
+from autograder.frontends.gradescope import GradescopeConfig
+from autograder.frontends.nbgrader_cells import graded_cell_source, rules_markdown
+from autograder.jail.plan import defined_names, plan_cells, riddle_of
 from solutions.submissions import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +66,7 @@ def test_nbgrader_config_uses_the_default_limits() -> None:
 def test_riddle_scores_takes_its_per_cell_limit_from_nbgrader_execute() -> None:
     from traitlets.config import Config
 
-    from autograder.nbgrader_plugin import RiddleScores
+    from autograder.frontends.nbgrader_plugin import RiddleScores
 
     config = Config()
     config.Execute.timeout = 7
@@ -83,7 +83,7 @@ def test_every_front_end_defaults_to_the_same_limits() -> None:
     args = parser.parse_args(["--cell-timeout", "5", "--timeout", "20", "--call-timeout", "2", "--memory", "1"])
     assert limits_mod.from_arguments(lambda d: getattr(args, d)) == Limits(5, 20, 2, 1)
     for cmd in (["check"], ["grade"], ["gradescope", "build"]):
-        out = subprocess.run([sys.executable, "-m", "autograder.cli", *cmd, "--help"],
+        out = subprocess.run([sys.executable, "-m", "autograder.frontends.cli", *cmd, "--help"],
                              capture_output=True, text=True, check=True).stdout
         assert "--cell-timeout" in out and f"(default {DEFAULT.notebook:g})" in " ".join(out.split())
 
@@ -133,7 +133,7 @@ def test_the_notebook_count_is_a_limit_like_the_others() -> None:
 
 
 def test_a_submission_with_more_notebooks_than_the_limit_names_the_rest(tmp_path: Path) -> None:
-    from autograder.classgrade import Submission, build_request
+    from autograder.frontends.classgrade import Submission, build_request
 
     paths = []
     for i in range(4):

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 from autograder import check
-from autograder.checker import check_function
-from autograder.feedback import LEFT, TOP, feedback_html, svg_figure
-from autograder.report import markdown, riddle_text
-from autograder.result import Report, number_text
+from autograder.core.checker import check_function
+from autograder.core.result import Report, number_text
+from autograder.render.html import LEFT, TOP, feedback_html, svg_figure
+from autograder.render.text import markdown, riddle_text
 
 
 def _relu_net(w1: list[float], b1: list[float], w2: list[float], b2: float = 0.0) -> nn.Module:

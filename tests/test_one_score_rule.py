@@ -11,11 +11,11 @@ from typing import Any
 
 import torch  # noqa: F401 - loaded up front (as the fork server does), so 1 s per cell is enough
 
-from autograder.child import run_request
-from autograder.limits import Limits
-from autograder.riddles import RIDDLES
-from autograder.sandbox import ChildRun, parse_lines
-from autograder.submission import NotebookRun, merge_runs
+from autograder.core.limits import Limits
+from autograder.core.riddles import RIDDLES
+from autograder.jail.child import run_request
+from autograder.jail.judging import NotebookRun, merge_runs
+from autograder.jail.sandbox import ChildRun, parse_lines
 
 RIGHT = '''
 import torch

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.riddles import IS_EVEN_NS, RIDDLES
+from autograder.core.riddles import IS_EVEN_NS, RIDDLES
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 
 from .conftest import ROOT, make_notebook, riddles_cli
@@ -38,8 +38,8 @@ def test_without_submission_a_test_run_is_untouched(pytester: pytest.Pytester) -
 
 
 def test_loading_the_plugin_imports_no_grader() -> None:
-    code = ("import sys, autograder.pytest_plugin\n"
-            "heavy = [m for m in ('torch', 'numpy', 'autograder.checker') if m in sys.modules]\n"
+    code = ("import sys, autograder.frontends.pytest_plugin\n"
+            "heavy = [m for m in ('torch', 'numpy', 'autograder.core.checker') if m in sys.modules]\n"
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

@@ -13,11 +13,11 @@ import pytest
 import torch
 from torch import nn
 
-from autograder.capture import capture
-from autograder.description import Network
-from autograder.evaluate import exact_output
-from autograder.normal import normal_form
-from autograder.regions import (
+from autograder.core.capture import capture
+from autograder.core.evaluate import exact_output
+from autograder.core.network import Network
+from autograder.core.normal import normal_form
+from autograder.core.regions import (
     MAX_PIECES,
     MIN_PIECES,
     RegionCapExceeded,

@@ -1,6 +1,6 @@
 """Is every registered riddle complete?  A reference answer, a notebook cell, a proof entry.
 
-Every list of riddles here comes from the registry: adding a riddle to `autograder/riddles.py`
+Every list of riddles here comes from the registry: adding a riddle to `autograder/core/riddles.py`
 without its reference answer (a function named like it in solutions/reference.py), its
 answer and test cells in a source notebook, or the section of docs/theory.md its `theory`
 field names, fails one of these tests.
@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from autograder import check_function
-from autograder.riddles import RIDDLES, Riddle, instances
+from autograder.core.riddles import RIDDLES, Riddle, instances
 from solutions import reference as R
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,9 +18,9 @@ import torch
 from torch import nn
 
 from autograder import check_function
-from autograder.capture import capture
-from autograder.riddles import RIDDLES
-from autograder.sequential import depths, find_skip
+from autograder.core.capture import capture
+from autograder.core.riddles import RIDDLES
+from autograder.core.sequential import depths, find_skip
 from solutions import reference as R
 from solutions.flawed import AddsItsInput
 
@@ -192,7 +192,7 @@ def test_are_layers_counted_by_what_they_read_not_by_how_they_are_written() -> N
 
 def test_is_a_skip_refused_in_a_description_that_no_capture_made() -> None:
     """The rule reads the description's ops (untrusted plain data), not anything torch says."""
-    from autograder.checker import capture_riddle, judge
+    from autograder.core.checker import capture_riddle, judge
 
     data = capture_riddle(SPEC, R.is_even_16_zigzag)
     ops = data["instances"][0]["network"]["ops"]

@@ -13,8 +13,9 @@ import torch
 import torch.fx
 from torch import nn
 
-from autograder.checker import check_function
-from solutions.reference import ResidualFold, is_even_network as reference_fold
+from autograder.core.checker import check_function
+from solutions.reference import ResidualFold
+from solutions.reference import is_even_network as reference_fold
 from solutions.reference import lt10_relu as reference_lt10
 
 

@@ -8,9 +8,9 @@ import math
 import pytest
 
 from autograder import capture_riddle, judge
-from autograder.description import DescriptionError, from_json
-from autograder.figures import figure
-from autograder.riddles import RIDDLES
+from autograder.core.network import DescriptionError, from_json
+from autograder.core.riddles import RIDDLES
+from autograder.render.figures import figure
 from solutions import reference as R
 
 

@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from autograder import check_function
-from autograder.capture import capture
-from autograder.normal import normal_form
-from autograder.riddles import IS_EVEN_NETWORK, IS_EVEN_NS, RIDDLES, at_size, is_even_bound
-from autograder.verify import verify
+from autograder.core.capture import capture
+from autograder.core.normal import normal_form
+from autograder.core.riddles import IS_EVEN_NETWORK, IS_EVEN_NS, RIDDLES, at_size, is_even_bound
+from autograder.core.verify import verify
 from solutions import reference as R
 from solutions.article import ARTICLE
 from solutions.flawed import FLAWED, Lambda
@@ -160,7 +160,7 @@ def test_a_product_of_constants_is_folded_and_allowed() -> None:
 
 def test_line_analysis_agrees_with_enumeration_on_random_networks() -> None:
     """The exact line method and brute-force enumeration must agree (seeded random nets)."""
-    from autograder.line import verify_line
+    from autograder.core.line import verify_line
 
     gen = torch.Generator().manual_seed(0)
     verdicts = []
@@ -197,9 +197,9 @@ def test_line_analysis_agrees_with_enumeration_on_random_networks() -> None:
 
 def _agree(net, trial: int) -> bool:  # type: ignore[no-untyped-def]
     """Enumeration and line analysis agree on parity over 0..7; returns the verdict."""
-    from autograder.line import verify_line
-    from autograder.riddles import Domain
-    from autograder.verify import Verdict, _enumerate
+    from autograder.core.line import verify_line
+    from autograder.core.riddles import Domain
+    from autograder.core.verify import Verdict, _enumerate
 
     inst = at_size(IS_EVEN_NETWORK, 3)
     v = Verdict(inst, False, 0)
@@ -220,7 +220,7 @@ def test_a_network_that_keeps_the_raw_input_fails_closed_at_large_n() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.fold(x) + x * 2.0**-70
 
-    from autograder.verify import verify as verify_fn
+    from autograder.core.verify import verify as verify_fn
 
     net = capture(KeepsInput(), 1, [[float(i)] for i in range(8)])
     v = verify_fn(at_size(IS_EVEN_NETWORK, 64), net)
@@ -241,7 +241,7 @@ def test_neuron_count_of_a_table_of_networks(factory, neurons) -> None:  # type:
 
 
 def test_broadcasting_across_the_batch_is_refused() -> None:
-    from autograder.capture import CaptureError
+    from autograder.core.capture import CaptureError
 
     bad = Lambda(lambda x: x[:, 0] - torch.relu(x[:, 0:1] - x[:, 1:2]))  # (B,) - (B,1) -> (B,B)
     with pytest.raises(CaptureError, match="broadcasts across the batch"):

@@ -1,0 +1,469 @@
+"""Is the network that was described the network that runs?
+
+The capture describes a module by tracing its `forward` with torch.fx.  Tracing and running
+are not the same thing: hooks run only when a module is called, an overridden `__call__` or
+an instance attribute `forward` replace what is traced, `x -= 1` traces as a new value but
+runs in place, and a forward may branch on `is_fx_tracing()`.  Three lines of defence, all in
+the student's process (the grader later checks only plain data):
+
+1. `refuse_hidden_behaviour`: what can be refused by name (hooks, `__call__` overrides,
+   replaced torch functions, tensor subclasses).
+2. `OpRecorder`: the ops that touch input-dependent tensors, with their constant operands and
+   their outputs, recorded once while the traced graph is replayed and once while the module
+   really runs; any difference is refused, naming the line.
+3. `forward_sweep`: the module's own forward pass, in its own dtype, in batches, on every
+   enumerable graded input (and on sampled points of the huge ones), compared with the target.
+   A network passes only if its exact function is right *and* its own forward pass classifies
+   every swept input right (docs/theory.md §5).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from math import floor
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from .evaluate import float_forward
+from .line import LineCapExceeded, verify_line
+from .network import Network
+from .normal import UnitNet, normal_form, pruned
+from .refusals import HiddenBehaviour, InPlaceMutation
+from .riddles import Domain, Riddle
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole package
+TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+
+# The torch functions a captured network is made of (capture.py's vocabulary and its refusals).
+# Only these are watched: torch itself rebinds some other attributes lazily (torch._dynamo wraps
+# torch.manual_seed when it is first imported, for one), which is nobody's trick.
+_WATCHED = (
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg", "negative",
+    "relu", "relu_", "sigmoid", "sigmoid_", "clamp", "clip", "clamp_min", "clamp_", "matmul", "mm",
+    "cat", "concat", "concatenate", "stack", "hstack", "unbind", "split", "chunk", "reshape",
+    "flatten", "squeeze", "unsqueeze", "permute", "transpose", "t", "narrow", "select", "movedim",
+    "moveaxis", "swapaxes", "swapdims", "flip", "roll", "tile", "index_select", "unflatten",
+    "remainder", "fmod", "abs", "absolute", "sign", "round", "floor", "ceil", "trunc", "floor_divide",
+    "min", "max", "minimum", "maximum", "amin", "amax", "where", "fmin", "fmax", "heaviside",
+    "lt", "gt", "le", "ge", "eq", "ne", "linear", "rsub", "tensor", "as_tensor", "zeros", "ones",
+    "zeros_like", "ones_like", "full", "arange",
+)
+
+
+def _snapshot() -> dict[str, Any]:
+    """The torch functions, tensor methods and operators, and the module machinery the
+    capture relies on, as they were when the grader's package was imported."""
+    found: dict[str, Any] = {}
+    tensor_names = [n for n in dir(torch.Tensor) if n.startswith("__")] + list(_WATCHED) + [
+        "view", "view_as", "reshape_as", "expand", "expand_as", "repeat", "contiguous", "clone",
+        "detach", "float", "double", "half", "bfloat16", "to", "type", "type_as", "size", "dim",
+        "numel", "item", "tolist", "numpy", "add_", "sub_", "mul_", "div_"]
+    groups = (("torch", torch, _WATCHED), ("torch.nn.functional", F, [n for n in dir(F) if not n.startswith("_")]),
+              ("torch.Tensor", torch.Tensor, tensor_names), ("nn.Module", nn.Module, dir(nn.Module)))
+    for prefix, owner, names in groups:
+        for name in names:
+            try:
+                value = getattr(owner, name)
+                stable = getattr(owner, name) is value  # __dict__ and the like are made anew
+            except Exception:  # noqa: BLE001 - a lazy attribute that cannot load is not ours to judge
+                continue
+            if stable and not isinstance(value, (str, int, float, bool, type(None))):
+                found[f"{prefix}.{name}"] = value
+    for cls in (nn.Linear, nn.ReLU, nn.Sigmoid, nn.Sequential, nn.Identity, nn.Flatten):
+        found[f"nn.{cls.__name__}.forward"] = cls.forward
+    return found
+
+
+_PRISTINE: dict[str, Any] = _snapshot()
+_PLAIN_TENSORS = (nn.Parameter, torch.Tensor) + ((nn.parameter.Buffer,) if hasattr(nn.parameter, "Buffer") else ())
+_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+_GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+                 "_global_backward_pre_hooks")
+
+
+_ROOTS = {"torch": torch, "torch.nn.functional": F, "torch.Tensor": torch.Tensor, "nn.Module": nn.Module}
+# (path, owner object or None, nn class name, attribute, original), resolved once: the check
+# runs before every capture.  A layer class (nn.Linear) is looked up again each time, so that
+# replacing the class itself is seen too.
+_CHECKS: list[tuple[str, Any, str, str, Any]] = [
+    (path, _ROOTS.get(path.rpartition(".")[0]), path.split(".")[1], path.rpartition(".")[2], value)
+    for path, value in _PRISTINE.items()]
+
+
+def refuse_hidden_behaviour(module: nn.Module) -> None:
+    """Refuse, by name, what would make running differ from the traced description."""
+    from torch.nn.modules import module as module_mod
+
+    kind = type(module)
+    if isinstance(module, torch.jit.ScriptModule) or (kind.__name__ == "OptimizedModule"
+                                                      and kind.__module__.startswith("torch.")):
+        raise HiddenBehaviour("a compiled (torch.compile) or scripted (torch.jit) module cannot be read "
+                              "op by op; return the plain nn.Module itself")
+    for path, root, cls_name, attr, original in _CHECKS:
+        if getattr(root if root is not None else getattr(nn, cls_name, None), attr, None) is not original:
+            raise HiddenBehaviour(f"{path} has been replaced; the grader only trusts PyTorch's own")
+    if any(getattr(module_mod, name, None) for name in _GLOBAL_HOOKS):
+        raise HiddenBehaviour("a global module hook is registered (register_module_forward_hook "
+                              "or similar); remove it: hooks change what the network computes")
+    for name, sub in module.named_modules():
+        label = f"layer '{name}'" if name else "the network"
+        for hooks in _HOOK_DICTS:
+            if getattr(sub, hooks, None):
+                raise HiddenBehaviour(f"{label} has a {hooks.strip('_').replace('_', ' ')[:-1]} "
+                                      "registered; hooks change what the network computes, so they "
+                                      "are not allowed")
+        for attr in ("__call__", "_call_impl"):
+            if getattr(type(sub), attr) is not getattr(nn.Module, attr):
+                raise HiddenBehaviour(f"{label} ({type(sub).__name__}) overrides {attr}; only "
+                                      "forward may define what a module computes")
+        if "forward" in vars(sub) or "__call__" in vars(sub):
+            raise HiddenBehaviour(f"{label} has forward assigned on the instance; define forward "
+                                  "in the class instead")
+        for pname, t in list(sub.named_parameters(recurse=False)) + list(sub.named_buffers(recurse=False)):
+            if type(t) not in _PLAIN_TENSORS:
+                raise HiddenBehaviour(f"{label}.{pname} is a {type(t).__name__}, a tensor subclass "
+                                      "that can change what operations do")
+
+
+_GRADER_FILE: dict[str, bool] = {}  # file name -> is it the grader's, torch's or the stdlib's
+
+
+def student_place() -> str:
+    """The innermost line of the student's code on the current Python stack."""
+    from .capture import place
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        fname = frame.f_code.co_filename
+        ours = _GRADER_FILE.get(fname)
+        if ours is None:
+            ours = _GRADER_FILE[fname] = fname.startswith((HERE, TORCH_DIR, os.path.dirname(os.__file__)))
+        if not ours:
+            return place(fname, frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return ""
+
+
+@dataclass
+class Call:
+    """One recorded op on input-dependent values: the function, its constants, its outputs."""
+
+    func: Any
+    consts: list[Any]
+    outputs: list[torch.Tensor]
+    where: str
+
+    @property
+    def name(self) -> str:
+        return getattr(self.func, "__name__", None) or str(self.func)[:60]
+
+    @property
+    def in_place(self) -> bool:
+        """torch's naming: add_, relu_ (and the operators +=, -= as __iadd__, __isub__)."""
+        n = self.name
+        return (n.endswith("_") and not n.startswith("__")) or (n.startswith("__i") and n.endswith("__"))
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """The same function in both runs (bound method wrappers are fresh objects each time)."""
+        f = self.func
+        return (type(f).__name__, getattr(f, "__qualname__", "") or self.name, id(getattr(f, "__self__", f)))
+
+    def same_as(self, other: Call) -> bool:
+        if self.key != other.key or len(self.consts) != len(other.consts):
+            return False
+        for a, b in zip(self.consts, other.consts):
+            if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+                if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or not _same(a, b):
+                    return False
+            elif a != b:
+                return False
+        return len(self.outputs) == len(other.outputs) and all(
+            _same(a, b) for a, b in zip(self.outputs, other.outputs))
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Bit-for-bit equal, NaN where NaN."""
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if torch.equal(a, b):  # the common case, in one call (False where either holds a NaN)
+        return True
+    if not a.is_floating_point():
+        return bool(torch.equal(a, b))
+    return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
+
+
+def _flat(obj: Any) -> list[Any]:
+    if type(obj) is tuple and not any(isinstance(o, (list, tuple, dict)) for o in obj):
+        return list(obj)  # the common case: a flat tuple of arguments
+    if isinstance(obj, (list, tuple)):
+        return [x for o in obj for x in _flat(o)]
+    if isinstance(obj, dict):
+        return [x for o in obj.values() for x in _flat(o)]
+    return [obj]
+
+
+class OpRecorder(TorchFunctionMode):
+    """Records every torch call that reads an input-dependent tensor (the input, or the output
+    of an earlier recorded call), with its constant operands and a copy of its outputs.  It
+    may be entered many times: the replay enters it around each node's own op only, so the
+    capture's bookkeeping is neither recorded nor slowed down."""
+
+    def __init__(self, x: torch.Tensor, where: Callable[[], str]) -> None:
+        super().__init__()
+        self.live: dict[int, torch.Tensor] = {id(x): x}
+        self.calls: list[Call] = []
+        self.where = where
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        flat = _flat(args) + _flat(kwargs) if kwargs else _flat(args)
+        if not any(isinstance(a, torch.Tensor) and id(a) in self.live for a in flat):
+            return out
+        consts = [a for a in flat if not (isinstance(a, torch.Tensor) and id(a) in self.live)]
+        consts = [a.detach().clone() if isinstance(a, torch.Tensor) else _plain(a) for a in consts]
+        outs = [o for o in _flat(out) if isinstance(o, torch.Tensor)]
+        for o in outs:
+            self.live[id(o)] = o
+        self.calls.append(Call(func, consts, [o.detach().clone() for o in outs], self.where()))
+        return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (int, float, bool, str, type(None), torch.dtype, torch.Size, slice)):
+        return v if not isinstance(v, float) else (repr(v),)
+    return repr(v)[:200]
+
+
+def compare_runs(traced: list[Call], ran: list[Call]) -> None:
+    """Refuse when the forward that runs did something the traced replay did not."""
+    for i in range(max(len(traced), len(ran))):
+        a = traced[i] if i < len(traced) else None
+        b = ran[i] if i < len(ran) else None
+        if a is not None and b is not None and a.same_as(b):
+            continue
+        where = (b.where if b is not None else "") or (a.where if a is not None else "")
+        if b is not None and b.in_place and (a is None or a.key != b.key):
+            raise InPlaceMutation(f"{b.name} changes a value in place, which tracing does not see; "
+                                  "write a new value instead (h = h - 1, not h -= 1)", where)
+        if a is None or b is None:
+            extra = b if b is not None else a
+            raise HiddenBehaviour(
+                f"the forward pass that runs {'calls' if b is not None else 'skips'} {extra.name} "  # type: ignore[union-attr]
+                "where the traced one does not; a network must compute the same way whether it is "
+                "traced or run (no is_fx_tracing() branches, no hooks)", where)
+        what = "calls" if a.key != b.key else "computes differently in"
+        raise HiddenBehaviour(
+            f"the forward pass that runs {what} {b.name} (traced: {a.name}); a network must "
+            "compute the same way whether it is traced or run (no is_fx_tracing() branches, no "
+            "hooks, no state that changes between calls)", where)
+
+
+# ---- the forward-pass sweep ------------------------------------------------------------------
+SWEEP_FLOATS = 1 << 20  # floats of the widest value in one batch: batches that stay in cache
+SWEEP_ROWS = 1 << 16
+SAMPLE_PER = 1 << 16  # rows of a batch per 1,024 compared with the description
+SHOW = 5
+MANTISSA = {torch.float32: 24, torch.float64: 53}
+
+
+def _enumerated(d: Domain, rows: int) -> Iterator[list[np.ndarray]]:
+    """Every point of an enumerable domain, in batches of about `rows` points: per batch one
+    int64 array per coordinate (the first coordinate is split across batches; the others run
+    over their whole range in each batch)."""
+    if d.arity == 1:
+        for start in range(d.lo, d.hi + 1, rows):
+            yield [np.arange(start, min(start + rows, d.hi + 1), dtype=np.int64)]
+        return
+    g = np.arange(d.lo, d.hi + 1, dtype=np.int64)
+    step = max(1, rows // len(g) ** (d.arity - 1))
+    for a0 in range(d.lo, d.hi + 1, step):
+        a = np.arange(a0, min(a0 + step, d.hi + 1), dtype=np.int64)
+        yield [c.ravel() for c in np.meshgrid(a, *[g] * (d.arity - 1), indexing="ij")]
+
+
+def representable(x: int, dtype: torch.dtype) -> bool:
+    """Is the integer x exactly a value of this float type?"""
+    m = MANTISSA[dtype]
+    if abs(x) <= 2**m:
+        return True
+    lowest = (abs(x) & -abs(x)).bit_length() - 1  # trailing zero bits
+    return abs(x).bit_length() - lowest <= m and abs(x).bit_length() <= 1000
+
+
+def sampled_points(d: Domain, dtype: torch.dtype, extra: list[int], seed: int = 0) -> list[int]:
+    """Points of a huge one-input domain where the forward pass can run: both ends, the
+    neighbours of every power of two, `extra` points (neighbours of breakpoints), seeded
+    random integers below 2^mantissa, and seeded random representable larger integers."""
+    rng = random.Random(seed)
+    m = MANTISSA[dtype]
+    pts = {d.lo, d.lo + 1, d.hi - 1, d.hi}
+    for k in range(d.hi.bit_length() + 1):
+        pts.update((2**k - 1, 2**k, 2**k + 1))
+    pts.update(extra)
+    small_hi = min(d.hi, 2**m)
+    if small_hi >= d.lo:
+        pts.update(rng.randint(d.lo, small_hi) for _ in range(2048))
+    top = d.hi.bit_length()
+    for _ in range(1024 if top > m else 0):
+        e = rng.randrange(m, top)  # bits above the mantissa
+        pts.add(rng.randrange(2 ** (m - 1), 2**m) << (e - m + 1))
+    return sorted(x for x in pts if d.lo <= x <= d.hi and representable(x, dtype))
+
+
+def breakpoints(net: Network, riddle: Riddle, d: Domain, whole: UnitNet | None = None) -> list[int]:
+    """Inputs next to which a unit of the network changes sign, as the line analysis finds
+    them (a few thousand at most; none when the analysis gives up early).  `whole` is the
+    network's unpruned normal form, when the caller has it already."""
+    cuts: list[int] = []
+    if riddle.runs is None or net.arity != 1 or riddle.activation != "relu":
+        return cuts
+    whole = whole if whole is not None else normal_form(net, prune=False)
+    # The kinks of the pruned network, then of every unit, cancelled ones included: a unit that
+    # cancels exactly in the real function may still round when run.
+    for form in (pruned(whole), whole):
+        try:
+            verify_line(form, riddle.runs(d.lo, d.hi), max_atoms=2_000, cuts=cuts)
+        except (LineCapExceeded, ValueError):
+            pass
+    # Every unit that reads only the input, dead or not (a unit that cancels exactly in the
+    # real function may still round when run): its kink is where its pre-activation is 0.
+    for unit in whole.units:
+        c = unit.pre.coef.get(0)
+        if c and len(unit.pre.coef) == 1:
+            root = -unit.pre.const / c
+            cuts.extend((floor(root), floor(root) + 1))
+    return [c + k for c in cuts[:8192] for k in (-1, 0, 1)]
+
+
+def forward_sweep(module: nn.Module, riddle: Riddle, net: Network) -> list[dict[str, Any]]:
+    """The module's own forward pass on the graded inputs, compared with the target.
+
+    One entry per domain: how many inputs ran, how many were classified wrong (more than 1/2
+    from the target for exact riddles, beyond the tolerance for the sigmoid riddle), a few
+    examples, and a note where inputs could not run because the dtype cannot hold them."""
+    from .capture import module_dtype
+
+    dtype = module_dtype(module)
+    rows = min(SWEEP_ROWS, max(256, SWEEP_FLOATS // max(1, max(op.size for op in net.ops))))
+    sampled = any(d.method != "enumeration" for d in riddle.domains)
+    whole = normal_form(net, prune=False) if sampled and net.arity == 1 and riddle.runs is not None else None
+    return [_sweep_domain(module, riddle, net, d, dtype, rows, whole) for d in riddle.domains]
+
+
+@contextmanager
+def threads(count: int) -> Iterator[None]:
+    """Run the student's module with `count` torch threads.  Every front end runs it with one:
+    the fastest for tiny ops on many rows, polite to neighbours, the same everywhere (one
+    notebook, one score), and safe in a forked jail, where starting a thread pool can hang."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _sweep_domain(module: nn.Module, riddle: Riddle, net: Network, d: Domain, dtype: torch.dtype,
+                  rows: int, line_net: UnitNet | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"domain": d.name, "points": 0, "wrong": 0, "examples": [], "note": ""}
+    if d.method == "enumeration":
+        batches: Iterator[list[np.ndarray]] = _enumerated(d, rows)
+    else:
+        pts = sampled_points(d, dtype, breakpoints(net, riddle, d, line_net))
+        batches = ([np.array(pts[i:i + rows], dtype=object)] for i in range(0, len(pts), rows))
+        name = str(dtype).replace("torch.", "")
+        why = (f"integers above 2^{MANTISSA[dtype]} are not all {name} values, so it ran on "
+               if d.hi > 2 ** MANTISSA[dtype] else "it is too large to run whole, so it ran on ")
+        entry["note"] = (f"the {name} forward pass could not run on all of {d.describe()}: "
+                         f"{why}{len(pts):,} chosen inputs (both ends, each power of two, the "
+                         "breakpoints of its units and their neighbours, seeded random inputs)")
+    for cols in batches:
+        _sweep_batch(module, riddle, net, cols, dtype, entry)
+    return entry
+
+
+def _agrees_with_description(net: Network, pts: np.ndarray, ys: np.ndarray) -> None:
+    """The module's outputs must be what the captured description computes in the same float
+    type: a network that runs differently under another batch size, grad mode, thread count
+    or call count than when it was captured is refused."""
+    ours, tol = float_forward(net, pts.astype(np.float64))
+    with np.errstate(invalid="ignore"):
+        bad = ~((ours == ys) | (np.abs(ours - ys) <= tol) | (np.isnan(ours) & np.isnan(ys)))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        x = ", ".join(str(int(v)) for v in pts[i])
+        raise HiddenBehaviour(f"run on f({x}) it outputs {float(ys[i])!r}, but the network that was "
+                              f"captured outputs {float(ours[i])!r}: it computes differently depending "
+                              "on how it is called (batch size, grad mode, threads, or how often)")
+
+
+def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 8) -> None:
+    """Run a few inputs one at a time (batch size 1, as a student would call it): both ends of
+    the public domain and seeded random inputs in it, each coordinate drawn on its own."""
+    from .capture import module_dtype
+
+    d, dtype = riddle.domains[0], module_dtype(module)
+    hi = min(d.hi, d.lo + 2 ** MANTISSA[dtype])  # inputs the module's dtype holds exactly
+    rng = random.Random(0)
+    picks = [[d.lo] * d.arity, [hi] * d.arity]
+    picks += [[rng.randint(d.lo, hi) for _ in range(d.arity)] for _ in range(max(0, count - 2))]
+    pts = np.array(picks[:count], dtype=np.float64)
+    ys = []
+    for k in range(len(pts)):
+        with torch.no_grad():
+            y = module(torch.from_numpy(pts[k:k + 1]).to(dtype))
+        if not isinstance(y, torch.Tensor) or y.numel() != 1:
+            raise HiddenBehaviour("called on a single input, the network returns something else "
+                                  "than one number")
+        ys.append(float(y.detach().reshape(-1).to(torch.float64)[0]))
+    _agrees_with_description(net, pts, np.array(ys))  # every run against the description at once
+
+
+def _sweep_batch(module: nn.Module, riddle: Riddle, net: Network, cols: list[np.ndarray],
+                 dtype: torch.dtype, entry: dict[str, Any]) -> None:
+    """One batched call of the module on the points whose coordinates are `cols`, and the
+    count of the points it classifies wrong.  The integers are cast straight into the
+    module's dtype (they are all values of it: enumerable domains are small, sampled points
+    are chosen representable), and compared with the exact integer target in float64."""
+    count = len(cols[0])
+    x = torch.empty((count, len(cols)), dtype=dtype)
+    for k, c in enumerate(cols):
+        x[:, k] = torch.from_numpy(c.astype(np.float64) if c.dtype == object else c)
+    with torch.no_grad():
+        y = module(x)
+    if not isinstance(y, torch.Tensor) or y.numel() != count:
+        shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"forward returned {shape} for a batch of {count} inputs")
+    ys = y.detach().reshape(-1).to(torch.float64).numpy()
+    # Against the description on 1,024 rows of every 65,536: a call-dependent network (mode,
+    # threads, batch size, call count) differs on every row, so a sample is enough.
+    pick = np.unique(np.linspace(0, count - 1, num=min(count, 1024 * -(-count // SAMPLE_PER))).astype(np.int64))
+    _agrees_with_description(net, _rows(cols, pick), ys[pick])
+    want = riddle.target(*cols)
+    want = want if isinstance(want, np.ndarray) and want.dtype != object else np.asarray(want, dtype=np.float64)
+    err = np.abs(ys - want)
+    limit = float(riddle.tolerance) if riddle.rule == "tolerance" and riddle.tolerance is not None else 0.5
+    ok = err <= limit if riddle.rule == "tolerance" else err < limit
+    entry["points"] += count
+    if ok.all():
+        return
+    idx = np.flatnonzero(~ok)
+    entry["wrong"] += len(idx)
+    for i in idx[: SHOW - len(entry["examples"])]:
+        entry["examples"].append([[int(c[i]) for c in cols], float(ys[i])])
+
+
+def _rows(cols: list[np.ndarray], pick: np.ndarray) -> np.ndarray:
+    """The points at positions `pick`, one row each (float64: every one is a value of it)."""
+    return np.stack([c[pick].astype(np.float64) for c in cols], axis=1)

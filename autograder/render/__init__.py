@@ -1,0 +1,2 @@
+"""Showing results: text and Markdown reports, the HTML feedback page and scoreboard, figures.
+"""
