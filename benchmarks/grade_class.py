@@ -100,12 +100,14 @@ def build_class(course: Path, size: int, seed: int = 0) -> None:
 
 
 def riddles_grade(course: Path, out: Path, jobs: int) -> tuple[float, int, dict[str, dict[str, float]]]:
-    cmd = [sys.executable, "-m", "autograder.frontends.cli", "grade", str(course), "--out", str(out), "--jobs", str(jobs), "--force"]
+    cmd = [sys.executable, "-m", "autograder.frontends.cli", "grade", str(course), "--out", str(out),
+           "--jobs", str(jobs), "--force"]
     secs, peak, proc = run_measured(cmd)
     if proc.returncode != 0:
         raise SystemExit(f"riddles grade failed:\n{proc.stdout[-2000:]}")
     with open(out / "grades.csv") as f:
-        table = {r["student"]: {k: float(v) for k, v in r.items() if k not in ("student", "max_total")} for r in csv.DictReader(f)}
+        table = {r["student"]: {k: float(v) for k, v in r.items() if k not in ("student", "max_total")}
+                 for r in csv.DictReader(f)}
     return secs, peak, table
 
 
@@ -138,8 +140,8 @@ def jail_price(args: argparse.Namespace) -> None:
         times: dict[str, list[float]] = {"before": [], "after": []}
         for i in range(args.repeat):
             for label, python in (("before", str(before)), ("after", sys.executable)):
-                cmd = [python, "-m", "autograder.frontends.cli", "grade", str(course), "--out", str(work / f"out-{label}"),
-                       "--jobs", str(args.jobs), "--force"]
+                cmd = [python, "-m", "autograder.frontends.cli", "grade", str(course),
+                       "--out", str(work / f"out-{label}"), "--jobs", str(args.jobs), "--force"]
                 secs, peak, proc = run_measured(cmd, cwd=work)
                 if proc.returncode != 0:
                     raise SystemExit(f"riddles grade ({label}) failed:\n{proc.stdout[-2000:]}")
@@ -184,7 +186,8 @@ def main() -> None:
     ap.add_argument("--jail-price", action="store_true", help="time this tree against --before")
     ap.add_argument("--before", default="5af1777", help="the commit to compare with (default 5af1777)")
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--nbgrader-price", action="store_true", help="time nbgrader autograde with and without RiddleScores")
+    ap.add_argument("--nbgrader-price", action="store_true",
+                    help="time nbgrader autograde with and without RiddleScores")
     args = ap.parse_args()
     if args.nbgrader_price:
         nbgrader_price(args)
@@ -220,7 +223,8 @@ def main() -> None:
         print(f"riddles grade,      {k} submissions: {r_small:.1f} s ({r_small / k:.3f} s each), "
               f"peak memory {peak_small / 2**20:.0f} MiB")
         print(f"speed-up on the same {k} submissions: {nb_secs / r_small:.1f}x")
-        print(f"scores identical on all {k} x 5 riddles: {not mism}" + (f" (first differences: {mism[:5]})" if mism else ""))
+        print(f"scores identical on all {k} x 5 riddles: {not mism}"
+              + (f" (first differences: {mism[:5]})" if mism else ""))
 
         fifty = copy_course(work / "fifty")
         shutil.copy(course / "gradebook.db", fifty / "gradebook.db")

@@ -83,7 +83,8 @@ def five_riddles(befores: list[str], runs: int, rounds: int = 3) -> None:
         print(f"   {rid:<18}" + "".join(f"{med(lb, 'per', rid):>11.3f} / {med(lb, 'per_cpu', rid):.3f}"
                                         if any(rid in m["per"] for m in got[lb]) else f"{'-':>20}"
                                         for lb in labels))
-    print(f"   {'all five':<18}" + "".join(f"{med(lb, 'totals'):>11.3f} / {med(lb, 'cpu_totals'):.3f}" for lb in labels))
+    print(f"   {'all five':<18}"
+          + "".join(f"{med(lb, 'totals'):>11.3f} / {med(lb, 'cpu_totals'):.3f}" for lb in labels))
     for rev in befores:
         wall = med(rev, "totals") / med("now", "totals")
         cpu = med(rev, "cpu_totals") / med("now", "cpu_totals")
@@ -170,7 +171,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
     print(f"machine: {machine()}")
-    print(f"commit: {subprocess.run(['git', '-C', str(ROOT), 'describe', '--always', '--dirty'], capture_output=True, text=True).stdout.strip()}")
+    described = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                               capture_output=True, text=True).stdout.strip()
+    print(f"commit: {described}")
     five_riddles(args.before.split(","), args.runs)
     work = Path(tempfile.mkdtemp(prefix="riddles-ratios-"))
     try:

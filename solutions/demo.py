@@ -33,7 +33,8 @@ def checker_table() -> None:
     rows = [("reference", fn, rid) for fn, rid in REFERENCES]
     rows += [("article", fn, rid) for fn, rid, *_ in ARTICLE]
     rows += [("flawed", fn, rid) for fn, rid, *_ in FLAWED]
-    print(f"{'kind':<10}{'network':<28}{'riddle':<16}{'status':<8}{'score':>7}{'neurons':>9}{'min':>5}{'budget':>7}  message")
+    print(f"{'kind':<10}{'network':<28}{'riddle':<16}{'status':<8}"
+          f"{'score':>7}{'neurons':>9}{'min':>5}{'budget':>7}  message")
     start = time.perf_counter()
     for kind, fn, rid in rows:
         r = check_function(fn, rid)
@@ -41,7 +42,8 @@ def checker_table() -> None:
         lb, bud = (v.riddle.lower_bound, v.riddle.budget) if v else ("-", "-")
         neurons = "-" if r.neurons is None else r.neurons
         msg = r.message if len(r.message) < 70 else r.message[:67] + "..."
-        print(f"{kind:<10}{fn.__name__:<28}{rid:<16}{r.status:<8}{r.score:>4g}/{r.max_score:<2g}{neurons:>9}{lb:>5}{bud:>7}  {msg}")
+        print(f"{kind:<10}{fn.__name__:<28}{rid:<16}{r.status:<8}"
+              f"{r.score:>4g}/{r.max_score:<2g}{neurons:>9}{lb:>5}{bud:>7}  {msg}")
     print(f"\n{len(rows)} networks checked in {time.perf_counter() - start:.1f} s")
 
 

@@ -39,7 +39,7 @@ def test_every_notebook_states_the_rules_limits_budgets_and_formula(folder: str)
         rules = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("rules_")]
         assert len(rules) == 1 and rules[0].source == rules_markdown(), f"{folder}/{name}: rewrite the rules cell"
         assert "budget ÷ neurons, capped at 1" in rules[0].source and DEFAULT.sentence() in rules[0].source
-        for rid, spec in RIDDLES.items():
+        for spec in RIDDLES.values():
             assert f"`{spec.signature}`" in rules[0].source
 
 

@@ -296,7 +296,8 @@ class _Builder:
             raise BadShape(f"forward returns shape {tuple(out.value.shape)} for a batch of "
                                f"{self.batch}; it must return (batch, 1) or (batch,)")
         if out.idx != len(self.ops) - 1:  # the output must be the last op
-            out = self.emit(Op("gather", [out.idx], self.feat(out), index=np.arange(out.value[0].numel()).reshape(self.feat(out))), out.value)
+            out = self.emit(Op("gather", [out.idx], self.feat(out),
+                               index=np.arange(out.value[0].numel()).reshape(self.feat(out))), out.value)
         return Network(self.ops, dtype=str(self.x.dtype).replace("torch.", ""), arity=self.x.shape[1])
 
     def check_fresh(self, deps: list[Dep]) -> None:
@@ -388,7 +389,8 @@ class _Builder:
             b = None if bias is None else bias.detach().to(torch.float64).cpu().numpy()
             return self.emit(Op("linear", [x.idx], tuple(value.shape[1:]), weight=w, bias=b), value)
         if name == "identity" or name in ALIAS:
-            if name == "to" and any(isinstance(a, torch.dtype) and not a.is_floating_point for a in _flatten((args, kwargs))):
+            if name == "to" and any(isinstance(a, torch.dtype) and not a.is_floating_point
+                                    for a in _flatten((args, kwargs))):
                 raise ForbiddenOperation("converting to an integer dtype rounds: not allowed")
             return Dep(deps[0].idx, value) if isinstance(value, torch.Tensor) else value
         if name in RELU or name in SIGMOID:
@@ -472,7 +474,8 @@ class _Builder:
             return self.emit(Op("linear", [x.idx], tuple(value.shape[1:]), weight=w.T.copy()), value)
         if w.ndim == 1:
             lin = self.emit(Op("linear", [x.idx], self.feat(x)[:-1] + (1,), weight=w[None, :]), value.unsqueeze(-1))
-            return self.emit(Op("gather", [lin.idx], tuple(value.shape[1:]), index=np.zeros(tuple(value.shape[1:]), dtype=np.int64)), value)
+            return self.emit(Op("gather", [lin.idx], tuple(value.shape[1:]),
+                                index=np.zeros(tuple(value.shape[1:]), dtype=np.int64)), value)
         raise ForbiddenOperation("matmul with a constant of more than two dimensions is not allowed")
 
     def sum_last(self, args: Any, kwargs: Any, value: torch.Tensor) -> Dep:
@@ -485,7 +488,8 @@ class _Builder:
         last = x.value.dim() - 1
         if not isinstance(x, Dep) or len(dims) != 1 or not isinstance(dims[0], int) or dims[0] % x.value.dim() != last \
                 or last == 0:
-            raise ForbiddenOperation(f"sum is allowed over the last axis only (e.g. h.sum(1) or h.sum(-1)): {ALLOWED_TEXT}")
+            raise ForbiddenOperation("sum is allowed over the last axis only (e.g. h.sum(1) or h.sum(-1)): "
+                                     f"{ALLOWED_TEXT}")
         feat = self.feat(x)
         k = feat[-1]
         ones = np.ones((1, k))
@@ -506,7 +510,8 @@ class _Builder:
         labels: dict[int, torch.Tensor] = {}
         offset = 0
         for d, s in zip(deps, sizes):
-            grid = torch.arange(self.batch, dtype=torch.float64)[:, None] * per_batch + offset + torch.arange(s, dtype=torch.float64)[None, :]
+            grid = (torch.arange(self.batch, dtype=torch.float64)[:, None] * per_batch + offset
+                    + torch.arange(s, dtype=torch.float64)[None, :])
             labels[id(d)] = grid.reshape(d.value.shape)
             offset += s
         indexing = name in ("getitem", "index_select")

@@ -85,7 +85,8 @@ PER_NOTEBOOK = ("cell", "notebook", "call", "memory_gib")
 """The limits that apply to one notebook (`riddles check` grades notebooks, not submissions)."""
 
 
-def add_arguments(parser: Any, prefix: str = "", default: Limits = DEFAULT, names: tuple[str, ...] = tuple(FLAGS)) -> None:
+def add_arguments(parser: Any, prefix: str = "", default: Limits = DEFAULT,
+                  names: tuple[str, ...] = tuple(FLAGS)) -> None:
     """Add the limit flags (all, or `names`) to an argparse parser (or a pytest option group)."""
     add = getattr(parser, "add_argument", None) or parser.addoption
     for name, flag in FLAGS.items():

@@ -4,7 +4,8 @@ The network comes in affine normal form (`normal.py`): scalar ReLU units in orde
 is a run of integers t in [lo, hi] on which every live value (the input while it is still
 read, and the units that later units or the output read) is affine in t, P + t·Q in exact
 rationals, and the target label is the integer mu when eps = 0 (any constant) and
-(mu + eps·t) mod m when eps != 0 (x mod 2 is mu = 0, eps = 1, m = 2).  Each unit splits an atom at most once, where its pre-activation changes sign.
+(mu + eps·t) mod m when eps != 0 (x mod 2 is mu = 0, eps = 1, m = 2).  Each unit splits an
+atom at most once, where its pre-activation changes sign.
 After each unit, atoms are put in a canonical form (direction of Q, base point on their line)
 and atoms that reach the same states are merged: later units see only the state, so one copy
 suffices.  That is what makes folding networks cheap to verify on [0, 2^64): the atoms stay
@@ -257,7 +258,8 @@ def _cap_reason(net: UnitNet, j: int, count: int) -> str:
 def verify_line(net: UnitNet, segments: list[tuple[int, ...]], max_atoms: int = MAX_ATOMS,
                 cuts: list[int] | None = None) -> tuple[list[LineFailure], int]:
     """Check every integer of the given segments: (lo, hi, mu, eps) or (lo, hi, mu, eps, m),
-    with target mu when eps = 0 and (mu + eps·x) mod m (m = 2 when not given) otherwise.  Returns up to a few failures (empty: exact) and the peak atom count.
+    with target mu when eps = 0 and (mu + eps·x) mod m (m = 2 when not given) otherwise.
+    Returns up to a few failures (empty: exact) and the peak atom count.
     `cuts`, when given, collects inputs next to which some unit changes sign (up to 4,096)."""
     if net.arity != 1:
         raise ValueError("line analysis takes one-input networks")

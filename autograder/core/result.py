@@ -195,7 +195,8 @@ def _pass_message(riddle: Riddle, verdicts: list[Verdict], eff: float) -> str:
             msg += f" Note: {note}."
         return msg
     v = verdicts[0]
-    msg = f"{word} on {' and '.join(v.checked)}. Neurons: {v.neurons} (proven minimum {riddle.lower_bound}, budget {riddle.budget})"
+    msg = (f"{word} on {' and '.join(v.checked)}. "
+           f"Neurons: {v.neurons} (proven minimum {riddle.lower_bound}, budget {riddle.budget})")
     if v.neurons <= riddle.lower_bound:
         msg += ": optimal."
     elif v.neurons <= riddle.budget:

@@ -86,7 +86,8 @@ class Verdict:
 
     def __repr__(self) -> str:
         state = "refused" if self.refused else "exact" if self.exact else "not exact"
-        return f"Verdict({self.riddle.id}{'' if self.riddle.n is None else f' n={self.riddle.n}'}: {state}, {self.neurons} neurons)"
+        size = "" if self.riddle.n is None else f" n={self.riddle.n}"
+        return f"Verdict({self.riddle.id}{size}: {state}, {self.neurons} neurons)"
 
 
 def refuse(riddle: Riddle, reason: str, neurons: int = 0) -> Verdict:

@@ -163,7 +163,8 @@ def build_request(sub: Submission, limits: Limits, riddles: list[str] | None = N
             notebooks.append({"name": name, "error": f"{name} cannot be read: {e.strerror or e}"})
     rest = sub.notebooks[max_notebooks:]
     if rest:
-        shown = ", ".join(display_name(p.name) for p in rest[:5]) + (f" and {len(rest) - 5} more" if len(rest) > 5 else "")
+        shown = (", ".join(display_name(p.name) for p in rest[:5])
+                 + (f" and {len(rest) - 5} more" if len(rest) > 5 else ""))
         notebooks.append({"name": shown, "error": f"not graded: only the first {max_notebooks} notebooks "
                                                   "(in path order) are graded"})
     if not notebooks:
@@ -223,7 +224,8 @@ class Progress:
                 if self.done == self.total:
                     self.stream.write("\n")
             else:
-                self.stream.write(f"graded {self.done}/{self.total}: {printable(label)} ({rate:.1f}/s, ETA {eta:.0f}s)\n")
+                self.stream.write(f"graded {self.done}/{self.total}: {printable(label)} "
+                                  f"({rate:.1f}/s, ETA {eta:.0f}s)\n")
             self.stream.flush()
 
 

@@ -66,9 +66,6 @@ def grade_command(args: argparse.Namespace) -> int:
     except (UnusableInput, GradebookError, OutputBusy, StoreError, Unisolated, OSError) as e:
         print(f"riddles: error: {printable(str(e))}", file=sys.stderr)
         return 2
-    except OSError as e:
-        print(f"riddles: error: {printable(str(e.filename or ''))}: {e.strerror or e}", file=sys.stderr)
-        return 2
     if (out / "grades.csv").exists():
         print(summary(out))
     print(f"\ngraded {len(res.graded)}, already graded {len(res.skipped)}, failed {len(res.failed)} "
@@ -257,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     b = gsub.add_parser("build", help="write the autograder zip to upload to Gradescope")
     b.add_argument("--out", default="autograder.zip", help="where to write the zip (default autograder.zip)")
     limits_mod.add_arguments(b)
-    b.add_argument("--visibility", default="visible", choices=["visible", "after_due_date", "after_published", "hidden"],
+    b.add_argument("--visibility", default="visible",
+                   choices=["visible", "after_due_date", "after_published", "hidden"],
                    help="when students see each riddle's result (default visible)")
     b.add_argument("--torch", default="torch", help="torch requirement setup.sh installs (default: torch)")
     b.add_argument("--torch-index", default="https://download.pytorch.org/whl/cpu",

@@ -3,7 +3,8 @@
 `build_bundle` writes the zip Gradescope asks for: `setup.sh` and `run_autograder` (from
 `bundle/`), `riddles-gradescope.json` (the settings chosen at build time), `package/` (this
 package's source, installed by setup.sh) and, for a course with its own riddles,
-`course_riddles.py` (the course's riddle file, loaded by `run`; docs/authoring.md).  Inside the container, `run_autograder` calls
+`course_riddles.py` (the course's riddle file, loaded by `run`; docs/authoring.md).  Inside the
+container, `run_autograder` calls
 `run`, which grades the notebooks in submission/ with `classgrade.grade_submission` (the
 same fork-server worker and jailed children as `riddles grade`, so the same scores) and
 writes results/results.json in the format of Gradescope's autograder specification

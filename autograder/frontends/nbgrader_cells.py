@@ -81,7 +81,8 @@ def _minimum(rid: str) -> str:
 def rules_markdown(limits: Limits = DEFAULT) -> str:
     """The rules cell shared by every riddle notebook."""
     rows = "\n".join(
-        f"| `{spec.signature}` | {spec.points.exact:g} + {spec.points.efficiency:g} | {_minimum(rid)} | {_budget(rid)} |"
+        f"| `{spec.signature}` | {spec.points.exact:g} + {spec.points.efficiency:g} "
+        f"| {_minimum(rid)} | {_budget(rid)} |"
         for rid, spec in RIDDLES.items())
     return f"""**The rules of every riddle.** Your function returns a `torch.nn.Module`. It may use
 `nn.Linear` layers, the riddle's activation (ReLU spelled any way, or a sigmoid where the
@@ -131,12 +132,14 @@ def riddle_cells(riddle: str, answer: str) -> list[Any]:
     `### END SOLUTION`), a `check(...)` cell and the locked test cell `test_<id>`."""
     from nbformat.v4 import new_code_cell
 
-    def meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float | None = None) -> dict[str, Any]:
+    def meta(grade_id: str, *, grade: bool, solution: bool, locked: bool,
+             points: float | None = None) -> dict[str, Any]:
         nb = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
               "solution": solution, "task": False}
         return {"nbgrader": {**nb, "points": points} if points is not None else nb}
 
-    return [new_code_cell(answer.strip("\n"), metadata=meta(f"answer_{riddle}", grade=False, solution=True, locked=False)),
+    return [new_code_cell(answer.strip("\n"),
+                          metadata=meta(f"answer_{riddle}", grade=False, solution=True, locked=False)),
             new_code_cell(f"check({riddle});"),
             new_code_cell(graded_cell_source(riddle), metadata=meta(f"test_{riddle}", grade=True, solution=False,
                                                                     locked=True, points=RIDDLES[riddle].points.total))]

@@ -57,7 +57,7 @@ def probe() -> str:
     for mode in (("root", "userns") if os.geteuid() == 0 else ("userns",)):
         pid = os.fork()
         if pid == 0:
-            _forked(lambda: (_enter_namespaces(mode, os.getuid(), os.getgid()), _mount_scratch(mode, 0)), 1)
+            _forked(lambda mode=mode: (_enter_namespaces(mode, os.getuid(), os.getgid()), _mount_scratch(mode, 0)), 1)
         _, status = os.waitpid(pid, 0)
         if os.waitstatus_to_exitcode(status) == 0:
             return mode
@@ -169,7 +169,7 @@ def _template(sock: socket.socket, mode: str) -> None:
         limits = ORDER.unpack(msg)
         if os.fork() == 0:
             sock.close()
-            _forked(lambda: _warden(fds, limits, mode, cgroups), 70)
+            _forked(lambda fds=fds, limits=limits: _warden(fds, limits, mode, cgroups), 70)
         for fd in fds:
             os.close(fd)
 

@@ -71,7 +71,8 @@ def _why_missing(rid: str, nb: NotebookRun) -> str:
     return ""
 
 
-def merge_runs(runs: list[NotebookRun], riddles: list[str], limits: Limits) -> tuple[dict[str, RiddleResult], list[str]]:
+def merge_runs(runs: list[NotebookRun], riddles: list[str],
+               limits: Limits) -> tuple[dict[str, RiddleResult], list[str]]:
     """Judge each riddle from the first notebook about it that captured it.  Notes say what
     went wrong where (every failing cell's first error, escaped)."""
     notes: list[str] = []

@@ -88,7 +88,8 @@ def read_cells(path: str | Path) -> list[dict[str, Any]]:
     except UnicodeDecodeError:
         raise UnusableInput(f"{p} is not a notebook: it is not UTF-8 text") from None
     except Exception as e:  # noqa: BLE001 - nbformat raises many kinds
-        raise UnusableInput(f"{p} is not a readable notebook: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}") from None
+        detail = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise UnusableInput(f"{p} is not a readable notebook: {detail}") from None
     cells = nb.get("cells")
     if not isinstance(cells, list):
         raise UnusableInput(f"{p} is not a notebook: it has no list of cells")

@@ -59,7 +59,8 @@ def _extended_panel(ax: Any, r: RiddleResult, v: Verdict, d: Domain) -> None:
         ax.set_ylim(d.lo, d.hi)
         ax.set_xlabel(r.riddle.input_names[0])
         ax.set_ylabel(r.riddle.input_names[1])
-    ax.set_title(f"wrong on the {d.name} {'grid' if d.arity == 2 else 'range'} ({count} points); red: wrong", fontsize=9)
+    ax.set_title(f"wrong on the {d.name} {'grid' if d.arity == 2 else 'range'} ({count} points); red: wrong",
+                 fontsize=9)
     ax.legend(fontsize=7, loc="upper right")
 
 

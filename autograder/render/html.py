@@ -60,7 +60,8 @@ def _line_chart(series: list[tuple[list[float], list[float], str, str]], caption
         if style == "dots":
             parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2" fill="{color}"/>' for a, b in pts]
         elif style == "crosses":
-            parts += [f'<path d="M{a - 3:.1f} {b - 3:.1f}l6 6m0 -6l-6 6" stroke="{color}" stroke-width="2"/>' for a, b in pts]
+            parts += [f'<path d="M{a - 3:.1f} {b - 3:.1f}l6 6m0 -6l-6 6" stroke="{color}" stroke-width="2"/>'
+                      for a, b in pts]
         else:
             path = " ".join(f"{a:.1f},{b:.1f}" for a, b in pts)
             dash = ' stroke-dasharray="4 3"' if style == "dashed" else ""
@@ -85,7 +86,8 @@ def _grid_map(wrong: np.ndarray, lo: int, hi: int, caption: str, outline: tuple[
     w, h = LEFT + side + RIGHT, TOP + side + BOTTOM
     labels = (f'<text x="{LEFT}" y="{TOP + side + 13}" font-size="10">{lo}</text>'
               f'<text x="{LEFT + side}" y="{TOP + side + 13}" font-size="10" text-anchor="end">{hi}</text>'
-              f'<text x="{LEFT + side / 2}" y="{h - 4}" font-size="10" text-anchor="middle">{html.escape(names[0])}</text>'
+              f'<text x="{LEFT + side / 2}" y="{h - 4}" font-size="10" text-anchor="middle">'
+              f'{html.escape(names[0])}</text>'
               f'<text x="{LEFT - 4}" y="{TOP + side}" font-size="10" text-anchor="end">{lo}</text>'
               f'<text x="{LEFT - 4}" y="{TOP + 9}" font-size="10" text-anchor="end">{hi}</text>'
               f'<text x="10" y="{TOP + side / 2}" font-size="10">{html.escape(names[1])}</text>')
@@ -123,7 +125,8 @@ def svg_figure(r: RiddleResult) -> str:
         got = np.asarray(v.public_values, dtype=float)
         tol = float(v.riddle.tolerance or 0)
         bad = np.abs(got - want) > tol
-        return _line_chart([(xs.tolist(), want.tolist(), "#bbb", "line"), (xs.tolist(), got.tolist(), "#1f77b4", "dots"),
+        return _line_chart([(xs.tolist(), want.tolist(), "#bbb", "line"),
+                            (xs.tolist(), got.tolist(), "#1f77b4", "dots"),
                             (xs[bad].tolist(), got[bad].tolist(), "red", "crosses")],
                            f"On {d.describe()}: target {v.riddle.target_label} (grey), your network (blue), "
                            "wrong (red).", x_name=v.riddle.input_names[0]) + extra

@@ -111,7 +111,8 @@ def parts(r: RiddleResult) -> list[Part]:
     for inst in graded:
         v = by_n.get(inst.n)
         if v is not None and v.exact:
-            said = f"Exact on {' and '.join(v.checked)}, checked by {' and '.join(METHOD_TEXT[m] for m in sorted(v.methods)) or 'exact evaluation'}."
+            methods = " and ".join(METHOD_TEXT[m] for m in sorted(v.methods)) or "exact evaluation"
+            said = f"Exact on {' and '.join(v.checked)}, checked by {methods}."
             status, table = "pass", []
         elif v is not None:  # the first failing size: the riddle's message is about it
             said, status, table = r.message, "fail", _counterexample_table(v.counterexamples)
