@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The revision `make bench` compares against (main before the speed work).
 BENCH_BEFORE ?= c126d6c
 
-.PHONY: setup demo test release bench bench-all clean
+.PHONY: setup demo test lint release bench bench-all clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +21,11 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Style, as CI enforces it (.ci/run): ruff, pinned so that its rules do not move under us.
+lint: setup
+	$(BIN)/pip install --quiet "ruff==0.17.6"
+	$(BIN)/ruff check autograder tests benchmarks solutions setup.py nbgrader_config.py
 
 bench: setup
 	$(BIN)/python -m benchmarks.check_speed --before $(BENCH_BEFORE)

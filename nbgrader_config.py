@@ -7,8 +7,16 @@ submitted/<student>/riddles/  ->  nbgrader autograde riddles  ->  autograded/  -
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, Execute,
-                                    GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
 from autograder.core.limits import DEFAULT as LIMITS
 from autograder.frontends.nbgrader_plugin import RiddleScores

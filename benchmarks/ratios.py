@@ -35,7 +35,7 @@ from pathlib import Path
 
 from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, scores
 from benchmarks.check_speed import ROOT, export, measure
-from benchmarks.grade_class import build_class, riddles_grade, run_measured
+from benchmarks.grade_class import build_class, riddles_grade
 from solutions.submissions import make_submission, reference_answers
 
 FIRST_CHECK = r'''

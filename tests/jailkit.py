@@ -10,12 +10,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from autograder.jail import confine as jail
 from autograder.core.riddles import RIDDLES
+from autograder.jail import confine as jail
 
 from .conftest import ROOT, make_notebook
 

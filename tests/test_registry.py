@@ -87,3 +87,18 @@ def test_sizes_are_a_kind_of_spec() -> None:
         assert all(inst.signature == f"{spec.id}({inst.n})" for inst in graded)
         assert spec.bound_text and spec.budget_text  # what the rules table says for it
     assert all(instances(spec) == [spec] for spec in RIDDLES.values() if not spec.sizes)
+
+
+def test_the_readme_layout_names_every_module_in_its_folder() -> None:
+    """The README's layout section must match the folders (no module left out or misplaced)."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    for folder in ("core", "jail", "render", "frontends"):
+        start = layout.index(f"`autograder/{folder}/`")
+        end = min((layout.index(f"`autograder/{o}/`", start + 1) for o in ("jail", "render", "frontends")
+                   if f"`autograder/{o}/`" in layout[start + 1:]), default=len(layout))
+        section = layout[start:end]
+        for module in sorted((root / "autograder" / folder).glob("*.py")):
+            if module.name != "__init__.py":
+                assert f"`{module.name}`" in section, f"README layout: {folder}/{module.name} is not named"

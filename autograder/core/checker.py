@@ -9,9 +9,10 @@ one process, for a student checking their own work.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from fractions import Fraction
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .limits import DEFAULT
 from .network import DescriptionError, from_json

@@ -22,10 +22,11 @@ from __future__ import annotations
 import os
 import random
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from math import floor
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch

@@ -13,9 +13,10 @@ instructor's `riddles.py`, the course's own (docs/authoring.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core.checker import check_function
 from ..core.course_riddles import CourseRiddleError, in_kernel

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def clean_source(src: str) -> str:

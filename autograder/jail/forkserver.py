@@ -36,9 +36,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 from . import confine as jail
 from .sandbox import GRADING_ENV, ChildRun, read_capped, remove_tree

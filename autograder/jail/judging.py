@@ -9,8 +9,9 @@ the riddles whose turn had not come.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..core.answer import Answer
 from ..core.checker import judge
