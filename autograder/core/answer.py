@@ -28,6 +28,13 @@ def _get(data: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     return value
 
 
+def _view(data: Any) -> dict[str, Any]:
+    for key, kind in (("id", str), ("title", str), ("status", str), ("message", str),
+                      ("counterexamples", list), ("figures", list)):
+        _get(data, key, kind, "a feedback view")
+    return dict(data)
+
+
 @dataclass(frozen=True)
 class Part:
     """One graded size n of a riddle with several (each n of `is_even_network`)."""
@@ -73,13 +80,13 @@ class RiddleAnswer:
 class Answer:
     """A submission's grade: per riddle, the notes on running its notebooks, the report as
     stored (`Report.to_json()`, which grades.csv and the per-student JSON are written from)
-    and the feedback page."""
+    and what the feedback page shows (drawn when the outputs are written, not here)."""
 
     student: str
     riddles: tuple[RiddleAnswer, ...]
     notes: tuple[str, ...]
     report: dict[str, Any]
-    html: str
+    views: tuple[dict[str, Any], ...]  # what the feedback page shows (render/html.riddle_view)
 
     @property
     def score(self) -> float:
@@ -95,7 +102,7 @@ class Answer:
     def to_json(self) -> dict[str, Any]:
         rendered = {r.id: {"text": r.text, "markdown": r.markdown, "parts": [p.to_json() for p in r.parts]}
                     for r in self.riddles}
-        return {"student": self.student, "report": self.report, "notes": list(self.notes), "html": self.html,
+        return {"student": self.student, "report": self.report, "notes": list(self.notes), "views": list(self.views),
                 "rendered": rendered}
 
     @classmethod
@@ -118,4 +125,4 @@ class Answer:
         _get(report, "max_score", (int, float), "the report")
         notes = tuple(str(n) for n in _get(data, "notes", list, "the answer"))
         return cls(str(_get(data, "student", str, "the answer")), tuple(riddles), notes, report,
-                   _get(data, "html", str, "the answer"))
+                   tuple(_view(v) for v in _get(data, "views", list, "the answer")))

@@ -30,6 +30,7 @@ from ..core.riddles import RIDDLES
 from ..jail.forkserver import ForkServer, WorkerCrashed
 from ..jail.plan import limit_fields, read_plan
 from ..jail.sandbox import UnusableInput, printable, read_no_follow
+from ..render.html import feedback_page
 from .store import ResultStore, StoreError
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -377,7 +378,9 @@ def write_outputs(store: ResultStore, out: Path, students: list[str]) -> None:
         report["student"] = r["student"]
         report["notes"] = json.loads(r["notes"])
         (out / "reports" / f"{name}.json").write_text(json.dumps(report, indent=1))
-        (out / "feedback" / f"{name}.html").write_text(r["html"])
+        page = (feedback_page(r["student"], json.loads(r["views"]), report["notes"], r["score"], r["max_score"])
+                if r["views"] else r["html"])  # drawn now: a change of the page needs no regrading
+        (out / "feedback" / f"{name}.html").write_text(page)
 
 
 def summary(out: Path) -> str:

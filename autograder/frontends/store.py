@@ -29,9 +29,12 @@ CREATE TABLE IF NOT EXISTS results (
     notes       TEXT NOT NULL,
     seconds     REAL NOT NULL,
     graded_at   REAL NOT NULL,
-    attempts    INTEGER NOT NULL DEFAULT 1
+    attempts    INTEGER NOT NULL DEFAULT 1,
+    views       TEXT NOT NULL DEFAULT ''
 );
 """
+# `html` holds the page of rows saved before pages were drawn at write time; new rows keep the
+# plain data of the page in `views` (render/html.riddle_view) and leave `html` empty.
 
 
 class StoreError(Exception):
@@ -60,6 +63,9 @@ class ResultStore:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=FULL")
                 self.db.executescript(SCHEMA)
+                columns = {row[1] for row in self.db.execute("PRAGMA table_info(results)")}
+                if "views" not in columns:  # a store written by an earlier version
+                    self.db.execute("ALTER TABLE results ADD COLUMN views TEXT NOT NULL DEFAULT ''")
                 self.db.execute("SELECT student, fingerprint FROM results LIMIT 1").fetchall()
             except sqlite3.DatabaseError:
                 self.db.close()
@@ -78,21 +84,21 @@ class ResultStore:
         with self.db:  # one transaction
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(
-                "INSERT INTO results (student, fingerprint, score, max_score, report, html, notes, seconds, graded_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(student) DO UPDATE SET"
+                "INSERT INTO results (student, fingerprint, score, max_score, report, html, notes, seconds, graded_at,"
+                " views) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(student) DO UPDATE SET"
                 " fingerprint=excluded.fingerprint, score=excluded.score, max_score=excluded.max_score,"
                 " report=excluded.report, html=excluded.html, notes=excluded.notes, seconds=excluded.seconds,"
-                " graded_at=excluded.graded_at, attempts=results.attempts + 1",
+                " graded_at=excluded.graded_at, views=excluded.views, attempts=results.attempts + 1",
                 (student, fingerprint, answer.score, answer.max_score, json.dumps(report),
-                 answer.html, json.dumps(list(answer.notes)), seconds, time.time()))
+                 "", json.dumps(list(answer.notes)), seconds, time.time(), json.dumps(list(answer.views))))
 
     def rows(self) -> list[dict[str, Any]]:
         with _faults(self.path, "read"):
             return self._rows()
 
     def _rows(self) -> list[dict[str, Any]]:
-        cur = self.db.execute("SELECT student, fingerprint, score, max_score, report, html, notes, seconds, attempts"
-                              " FROM results ORDER BY student")
+        cur = self.db.execute("SELECT student, fingerprint, score, max_score, report, html, notes, seconds,"
+                              " attempts, views FROM results ORDER BY student")
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, r)) for r in cur]
 

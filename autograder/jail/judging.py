@@ -18,7 +18,7 @@ from ..core.checker import judge
 from ..core.limits import Limits
 from ..core.result import Report, RiddleResult, error, missing
 from ..core.riddles import RIDDLES
-from ..render.html import feedback_html
+from ..render.html import riddle_view
 from ..render.text import riddle_answer
 from .sandbox import ChildRun
 
@@ -119,7 +119,7 @@ def judge_runs(student: str, runs: list[NotebookRun], riddles: list[str], limits
     results, notes = merge_runs(runs, riddles, limits)
     report = Report([results[rid] for rid in riddles], source=student)
     return Answer(student, tuple(riddle_answer(results[rid]) for rid in riddles), tuple(notes[:40]),
-                  report.to_json(), feedback_html(student, report, notes))
+                  report.to_json(), tuple(riddle_view(r) for r in report.results))
 
 
 def limits_of(request: dict[str, Any]) -> Limits:

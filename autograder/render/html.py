@@ -7,6 +7,7 @@ The page holds reports only, never test code.
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import numpy as np
 
@@ -97,26 +98,27 @@ def _grid_map(wrong: np.ndarray, lo: int, hi: int, caption: str, outline: tuple[
     return _figure(svg, caption)
 
 
-def svg_figure(r: RiddleResult) -> str:
-    """The riddle's figure as SVG in a <figure> with its caption, or '' when there is nothing to draw."""
+def figures(r: RiddleResult) -> list[dict[str, Any]]:
+    """The riddle's figures as plain data: what to draw, not how.  They are stored with the grade
+    and drawn by `svg` when a page is written, so a change of drawing needs no regrading."""
     if not r.verdicts:
-        return ""
+        return []
     if r.riddle.sizes:
         vs = [v for v in r.verdicts if not v.refused]
         if not vs:
-            return ""
+            return []
         ns = [float(v.riddle.n or 0) for v in vs]
-        return _line_chart([
+        return [_chart([
             (ns, [float(v.riddle.budget) for v in vs], "#999", "dashed"),
             (ns, [float(v.riddle.lower_bound) for v in vs], "black", "line"),
             (ns, [float(v.neurons) for v in vs], "#1f77b4", "line"),
             ([float(v.riddle.n or 0) for v in vs if not v.exact],
              [float(v.neurons) for v in vs if not v.exact], "red", "crosses"),
         ], "Neurons of your network (blue) against n; proven minimum (black), budget (dashed); "
-           "red crosses: not exact.", x_name="n", y_name="neurons")
+           "red crosses: not exact.", x_name="n", y_name="neurons")]
     v = r.verdicts[0]
     d = v.riddle.domains[0]
-    extra = _failing_grid_svg(r)
+    extra = _failing_grid(r)
     if v.public_values is None:
         return extra
     if d.arity == 1:
@@ -125,11 +127,11 @@ def svg_figure(r: RiddleResult) -> str:
         got = np.asarray(v.public_values, dtype=float)
         tol = float(v.riddle.tolerance or 0)
         bad = np.abs(got - want) > tol
-        return _line_chart([(xs.tolist(), want.tolist(), "#bbb", "line"),
-                            (xs.tolist(), got.tolist(), "#1f77b4", "dots"),
-                            (xs[bad].tolist(), got[bad].tolist(), "red", "crosses")],
-                           f"On {d.describe()}: target {v.riddle.target_label} (grey), your network (blue), "
-                           "wrong (red).", x_name=v.riddle.input_names[0]) + extra
+        return [_chart([(xs.tolist(), want.tolist(), "#bbb", "line"),
+                        (xs.tolist(), got.tolist(), "#1f77b4", "dots"),
+                        (xs[bad].tolist(), got[bad].tolist(), "red", "crosses")],
+                       f"On {d.describe()}: target {v.riddle.target_label} (grey), your network (blue), "
+                       "wrong (red).", x_name=v.riddle.input_names[0])] + extra
     if d.arity != 2:
         return extra  # no picture of more than two inputs
     side = d.hi - d.lo + 1
@@ -140,48 +142,91 @@ def svg_figure(r: RiddleResult) -> str:
     padded = np.zeros((n * block, n * block), dtype=bool)
     padded[:side, :side] = wrong
     blocks = padded.reshape(n, block, n, block).any(axis=(1, 3))
-    return _grid_map(blocks, d.lo, d.hi, f"The public grid {d.describe()}: red where your network is "
-                                        f"wrong about {v.riddle.target_label}, green where it is right.",
-                     names=v.riddle.input_names) + extra
+    return [_grid(blocks, d.lo, d.hi, f"The public grid {d.describe()}: red where your network is "
+                                      f"wrong about {v.riddle.target_label}, green where it is right.",
+                  names=v.riddle.input_names)] + extra
 
 
-def _failing_grid_svg(r: RiddleResult) -> str:
+def _chart(series: list[tuple[list[float], list[float], str, str]], caption: str,
+           x_name: str = "x", y_name: str = "output") -> dict[str, Any]:
+    return {"kind": "chart", "series": [[list(map(float, xs)), list(map(float, ys)), color, style]
+                                        for xs, ys, color, style in series],
+            "caption": caption, "x_name": x_name, "y_name": y_name}
+
+
+def _grid(wrong: np.ndarray, lo: int, hi: int, caption: str, outline: tuple[int, int] | None = None,
+          names: tuple[str, ...] = ("a", "b")) -> dict[str, Any]:
+    return {"kind": "grid", "wrong": np.asarray(wrong, dtype=bool).astype(int).tolist(), "lo": lo, "hi": hi,
+            "caption": caption, "outline": list(outline) if outline else None, "names": list(names)}
+
+
+def _failing_grid(r: RiddleResult) -> list[dict[str, Any]]:
     """The domain the network fails on, when it is not the public one (from `RiddleResult.grid`)."""
     g = r.grid
     if not g:
-        return ""
+        return []
     axis = np.asarray(g["axis"], dtype=float)
     wrong = np.asarray(g["wrong"], dtype=bool)
     pub = r.riddle.domains[0]
     if g["arity"] == 2:
-        return _grid_map(wrong.reshape(len(axis), len(axis)), g["lo"], g["hi"],
-                         f"Where it fails: {g['domain']} on evenly spaced pairs, red where your network is wrong; "
-                         "the black square is the public grid.", outline=(pub.lo, pub.hi), names=r.riddle.input_names)
-    return _line_chart([(axis[~wrong].tolist(), [0.0] * int((~wrong).sum()), "#2a2", "dots"),
-                        (axis[wrong].tolist(), [0.0] * int(wrong.sum()), "red", "crosses")],
-                       f"Where it fails: {g['domain']} at evenly spaced points, red where your network is wrong.",
-                       x_name=r.riddle.input_names[0], y_name="")
+        return [_grid(wrong.reshape(len(axis), len(axis)), g["lo"], g["hi"],
+                      f"Where it fails: {g['domain']} on evenly spaced pairs, red where your network is wrong; "
+                      "the black square is the public grid.", outline=(pub.lo, pub.hi), names=r.riddle.input_names)]
+    return [_chart([(axis[~wrong].tolist(), [0.0] * int((~wrong).sum()), "#2a2", "dots"),
+                    (axis[wrong].tolist(), [0.0] * int(wrong.sum()), "red", "crosses")],
+                   f"Where it fails: {g['domain']} at evenly spaced points, red where your network is wrong.",
+                   x_name=r.riddle.input_names[0], y_name="")]
+
+
+def svg(fig: dict[str, Any]) -> str:
+    """One figure (from `figures`) as inline SVG with its caption."""
+    if fig["kind"] == "chart":
+        series = [(xs, ys, color, style) for xs, ys, color, style in fig["series"]]
+        return _line_chart(series, fig["caption"], x_name=fig["x_name"], y_name=fig["y_name"])
+    outline = tuple(fig["outline"]) if fig["outline"] else None
+    return _grid_map(np.asarray(fig["wrong"], dtype=bool), fig["lo"], fig["hi"], fig["caption"],
+                     outline=outline, names=tuple(fig["names"]))  # type: ignore[arg-type]
+
+
+def svg_figure(r: RiddleResult) -> str:
+    """The riddle's figures as SVG, or '' when there is nothing to draw."""
+    return "".join(svg(f) for f in figures(r))
+
+
+def riddle_view(r: RiddleResult) -> dict[str, Any]:
+    """What the feedback page shows of one riddle, as plain data (stored with the grade)."""
+    main = r.main
+    return {"id": r.riddle.id, "title": r.riddle.title, "status": r.status, "score": r.score,
+            "max_score": r.max_score, "message": r.message,
+            "neurons": [neurons_text(main), main.riddle.lower_bound, main.riddle.budget] if main else None,
+            "counterexamples": [[", ".join(map(str, c.input)), exact_text(c.expected), c.got_text()]
+                                for c in r.counterexamples],
+            "figures": figures(r)}
 
 
 def feedback_html(student: str, report: Report, notes: list[str]) -> str:
+    return feedback_page(student, [riddle_view(r) for r in report.results], notes, report.score, report.max_score)
+
+
+def feedback_page(student: str, views: list[dict[str, Any]], notes: list[str], score: float, max_score: float) -> str:
+    """The feedback page from stored views (`riddle_view`): written when outputs are written."""
+    e = html.escape
     rows = []
-    for r in report.results:
-        ce = "".join(f"<tr><td>{html.escape(', '.join(map(str, c.input)))}</td>"
-                     f"<td>{html.escape(exact_text(c.expected))}</td><td>{html.escape(c.got_text())}</td></tr>"
-                     for c in r.counterexamples)
+    for v in views:
+        ce = "".join(f"<tr><td>{e(i)}</td><td>{e(want)}</td><td>{e(got)}</td></tr>"
+                     for i, want, got in v["counterexamples"])
         table = f"<table><tr><th>input</th><th>expected</th><th>got</th></tr>{ce}</table>" if ce else ""
-        main = r.main
-        neurons = (f"<p>neurons {neurons_text(main)} · proven minimum {main.riddle.lower_bound} · budget "
-                   f"{main.riddle.budget}</p>") if main else ""
-        rows.append(f'<section class="{r.status}"><h2>{html.escape(r.riddle.id)}: {html.escape(r.riddle.title)} '
-                    f"— {MARK[r.status]} {r.score:g}/{r.max_score:g}</h2><p>{html.escape(r.message)}</p>"
-                    f"{neurons}{table}{svg_figure(r)}</section>")
-    note_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        neurons = (f"<p>neurons {e(str(v['neurons'][0]))} · proven minimum {v['neurons'][1]} · budget "
+                   f"{v['neurons'][2]}</p>") if v["neurons"] else ""
+        rows.append(f'<section class="{e(v["status"])}"><h2>{e(v["id"])}: {e(v["title"])} '
+                    f"— {MARK.get(v['status'], e(v['status']))} {v['score']:g}/{v['max_score']:g}</h2>"
+                    f"<p>{e(v['message'])}</p>{neurons}{table}{''.join(svg(f) for f in v['figures'])}</section>")
+    note_html = "".join(f"<li>{e(n)}</li>" for n in notes)
     notes_block = f"<h2>Notes on running your notebooks</h2><ul>{note_html}</ul>" if notes else ""
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Riddles: {html.escape(student)}</title>"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Riddles: {e(student)}</title>"
             "<style>body{font-family:sans-serif;max-width:60em;margin:auto}section{border-left:4px solid #ccc;"
             "padding-left:1em;margin:1em 0}.pass{border-color:#2a2}.fail,.error{border-color:#c22}"
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
             "figure{margin:.5em 0}figcaption{font-size:.85em;color:#444;max-width:30em}</style></head><body>"
-            f"<h1>Riddles feedback for {html.escape(student)}: {report.score:g} / {report.max_score:g}</h1>"
+            f"<h1>Riddles feedback for {e(student)}: {score:g} / {max_score:g}</h1>"
             f"{''.join(rows)}{notes_block}</body></html>")
