@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,3 +58,22 @@ def test_a_malformed_answer_is_one_clear_error(damage: str) -> None:
         data["notes"] = "not a list"
     with pytest.raises(MalformedAnswer):
         Answer.from_json(data)
+
+
+def test_feedback_pages_are_drawn_when_the_outputs_are_written(tmp_path: Path) -> None:
+    """The store keeps each riddle's view, not a page: the page is drawn by write_outputs (a
+    change of the page needs no regrading), and a row saved with a page of its own keeps it."""
+    from autograder.frontends.classgrade import write_outputs
+    from autograder.frontends.store import ResultStore
+
+    store = ResultStore(tmp_path / "store" / "results.sqlite")
+    answer = judge_runs("ada", [NotebookRun("a.ipynb", error="a.ipynb is not a notebook")], list(RIDDLES), DEFAULT)
+    store.save("ada", "fingerprint", answer, 1.0)
+    store.db.execute("INSERT INTO results (student, fingerprint, score, max_score, report, html, notes, seconds,"
+                     " graded_at) VALUES ('old', 'f', 0, 0, ?, '<p>a page from before</p>', '[]', 1, 0)",
+                     (json.dumps(answer.report),))
+    write_outputs(store, tmp_path, ["ada", "old"])
+    page = (tmp_path / "feedback" / "ada.html").read_text()
+    assert all(f"<h2>{rid}:" in page for rid in RIDDLES) and "a.ipynb is not a notebook" in page
+    assert (tmp_path / "feedback" / "old.html").read_text() == "<p>a page from before</p>"
+    store.close()
