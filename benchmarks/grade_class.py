@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, scores
+from solutions.course import ASSIGNMENT, copy_course, nbgrader, scores
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 
 

@@ -33,9 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, scores
 from benchmarks.check_speed import ROOT, export, measure
 from benchmarks.grade_class import build_class, riddles_grade
+from solutions.course import ASSIGNMENT, copy_course, nbgrader, scores
 from solutions.submissions import make_submission, reference_answers
 
 FIRST_CHECK = r'''

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from autograder import check_function
 from autograder.core.riddles import RIDDLES
-from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
+from solutions.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
 
 from . import reference as R
 from .article import ARTICLE

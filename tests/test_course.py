@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder.core.riddles import RIDDLES
-from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
+from solutions.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
 from solutions.submissions import MISTAKES, NOTEBOOKS, make_submission, reference_answers
 
 pytestmark = pytest.mark.slow

@@ -34,7 +34,7 @@ from autograder.core.course_riddles import (
     use_riddle_file,
 )
 from autograder.core.riddles import RIDDLES
-from autograder.frontends.course import ASSIGNMENT, nbgrader, scores
+from solutions.course import ASSIGNMENT, nbgrader, scores
 
 from .conftest import ROOT, riddles_cli
 

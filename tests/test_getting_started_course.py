@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from autograder.core.riddles import RIDDLES
-from autograder.frontends.course import ASSIGNMENT, scores
+from solutions.course import ASSIGNMENT, scores
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 
 from .conftest import ROOT

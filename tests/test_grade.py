@@ -207,7 +207,7 @@ def test_unusable_path_exits_2(tmp_path: Path) -> None:
 
 
 def test_grades_can_be_recorded_in_the_nbgrader_gradebook(tmp_path: Path) -> None:
-    from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, scores
+    from solutions.course import ASSIGNMENT, copy_course, nbgrader, scores
     from solutions.submissions import make_submission, reference_answers
 
     course = copy_course(tmp_path / "course")

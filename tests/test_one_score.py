@@ -25,7 +25,7 @@ from nbclient import NotebookClient
 
 from autograder.core.limits import Limits
 from autograder.core.riddles import RIDDLES
-from autograder.frontends.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
+from solutions.course import ASSIGNMENT, copy_course, nbgrader, repo_root, scores
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 
 pytestmark = pytest.mark.slow

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..jail.plan import riddle_of_grade_id
-from .course import ASSIGNMENT
 from .nbgrader_plugin import scaled
 from .store import ResultStore
+
+ASSIGNMENT = "riddles"  # the assignment of the course this package ships (source/riddles/)
 
 WRITTEN = "gradebook-written.json"
 

@@ -16,7 +16,7 @@ ASSIGNMENT = "riddles"
 
 
 def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[1]
 
 
 def copy_course(dest: Path, root: Path | None = None) -> Path:
