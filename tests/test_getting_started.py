@@ -109,7 +109,7 @@ def answer_fragments() -> tuple[set[str], set[str]]:
             if "ReLU(" in piece or "sigmoid(" in piece:
                 answers.add(_normal(piece.strip()))
     # The package writes the test cells itself: their generic hidden part is public by construction.
-    shown = _normal("\n".join(public) + (ROOT / "autograder" / "nbgrader_cells.py").read_text())
+    shown = _normal("\n".join(public) + (ROOT / "autograder" / "frontends" / "nbgrader_cells.py").read_text())
     return {a for a in answers if a and a not in shown}, {shown}
 
 

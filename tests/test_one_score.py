@@ -209,7 +209,7 @@ def by_gradescope(course: Path, tmp: Path) -> dict[str, dict[str, float]]:
         root = tmp / f"gs-{student}"
         shutil.copytree(_notebook(course, student).parent, root / "submission")
         (root / "source").mkdir()
-        config = {"timeout": LIMITS.notebook, "cell_timeout": LIMITS.cell, "call_timeout": LIMITS.call}
+        config = {"limits": LIMITS.to_json()}
         (root / "source" / "riddles-gradescope.json").write_text(json.dumps(config))
         env = {**os.environ, "RIDDLES_AUTOGRADER_ROOT": str(root), "RIDDLES_PYTHON": sys.executable}
         subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=600, check=True)
