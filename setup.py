@@ -33,6 +33,8 @@ ANSWERS = (
     ("Constructions for a plain MLP:", "the article's network with 11.",
      "Plain-MLP constructions with 2n units exist, and one with 7 units for n = 4; the article's has 11."),
     ("true with the one-unit residual fold above.", None, "true with a one-unit residual fold per bit."),
+    ("*The 7-unit zig-zag*", "the tests check both.",
+     "A 7-unit plain network is known (the riddle `is_even_16_sequential`); whether 6 suffice is open."),
 )
 
 
