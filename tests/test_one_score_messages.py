@@ -13,6 +13,7 @@ from autograder.core.checker import check_function
 from autograder.core.result import Report, number_text
 from autograder.render.html import LEFT, TOP, feedback_html, svg_figure
 from autograder.render.text import markdown, riddle_text
+from solutions.reference import ResidualFold
 
 
 def _relu_net(w1: list[float], b1: list[float], w2: list[float], b2: float = 0.0) -> nn.Module:
@@ -60,23 +61,16 @@ def test_a_refused_network_shows_no_neuron_count() -> None:
 
 
 def test_an_upside_down_parity_network_is_told_which_way_round() -> None:
+    class UpsideDown(nn.Module):  # 1 − x mod 2: the reference fold, the other way round
+        def __init__(self) -> None:
+            super().__init__()
+            self.fold = ResidualFold(4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 1 - self.fold(x)
+
     def is_even_16() -> nn.Module:
-        class Folds(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.folds = nn.ModuleList(nn.Linear(1, 1) for _ in range(4))
-                with torch.no_grad():
-                    for layer, k in zip(self.folds, (3, 2, 1, 0)):
-                        layer.weight.fill_(1.0)
-                        layer.bias.fill_(-(2.0 ** k))
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                y = x
-                for fold in self.folds:
-                    y = y - 2 * torch.relu(fold(y))
-                return 1 - y
-
-        return Folds()
+        return UpsideDown()
 
     r = check_function(is_even_16)
     assert r.status == "fail" and "wants x mod 2 (1 for odd x)" in r.message

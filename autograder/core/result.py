@@ -208,15 +208,11 @@ def _pass_message(riddle: Riddle, verdicts: list[Verdict], eff: float) -> str:
     return msg
 
 
-@dataclass
-class Report:
-    """All riddle results of one submission."""
+class Totals:
+    """Score, maximum and "all passed" of a list of riddle results (a notebook's report, or a
+    course's scoreboard)."""
 
     results: list[RiddleResult]
-    source: str = ""
-    notes: list[str] = field(default_factory=list)  # how the notebook ran (cell errors, limits)
-    skipped: list[str] = field(default_factory=list)  # riddles not judged here
-    skipped_why: str = ""
 
     @property
     def score(self) -> float:
@@ -229,6 +225,17 @@ class Report:
     @property
     def all_pass(self) -> bool:
         return all(r.status == "pass" for r in self.results)
+
+
+@dataclass
+class Report(Totals):
+    """All riddle results of one submission."""
+
+    results: list[RiddleResult]
+    source: str = ""
+    notes: list[str] = field(default_factory=list)  # how the notebook ran (cell errors, limits)
+    skipped: list[str] = field(default_factory=list)  # riddles not judged here
+    skipped_why: str = ""
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"notebook": self.source, "score": self.score, "max_score": self.max_score,

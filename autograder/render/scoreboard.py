@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.result import Report, RiddleResult, missing
+from ..core.result import Report, RiddleResult, Totals, missing
 from ..core.riddles import RIDDLES, instances
 from .html import svg_figure
 from .text import MARK
@@ -20,25 +20,13 @@ SKIP_PARTS = (".ipynb_checkpoints",)
 
 
 @dataclass
-class Scoreboard:
+class Scoreboard(Totals):
     """Every riddle of a course folder: its result and the notebook it was graded from."""
 
     title: str
     results: list[RiddleResult]
     sources: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def score(self) -> float:
-        return round(sum(r.score for r in self.results), 4)
-
-    @property
-    def max_score(self) -> float:
-        return sum(r.max_score for r in self.results)
-
-    @property
-    def all_pass(self) -> bool:
-        return all(r.status == "pass" for r in self.results)
 
     def __repr__(self) -> str:
         return f"Scoreboard({self.title!r}: {self.score:g}/{self.max_score:g})"
