@@ -213,3 +213,84 @@ def test_a_sum_over_the_last_axis_is_affine_glue(spelling: Callable[[torch.Tenso
     wrong = lambda: _lt10(lambda m, x, y: torch.cat([y, y], 1).sum(1) - 1)()  # noqa: E731 - 2y - 1
     assert check_function(wrong, "lt10_relu").status == "fail"
     _refused(lambda: _lt10(lambda m, x, y: y.sum(0, keepdim=True).expand_as(y))(), "lt10_relu")
+
+
+CALLS = {"n": 0}
+
+
+def _tick() -> int:
+    CALLS["n"] += 1
+    return CALLS["n"]
+
+
+class CountsOnItsClass(nn.Module):
+    calls = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        type(self).calls += 1
+        y = self.inner(x)
+        return y + (1 - y) * (type(self).calls > 10_000)
+
+
+class CountsThroughAHelper(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.inner(x)
+        return y + (1 - y) * (_tick() == 10_000)
+
+
+def _counts_in_a_closure() -> nn.Module:
+    count = [0]
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = reference_lt10()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            count[0] += 1
+            y = self.inner(x)
+            return y + (1 - y) * (count[0] > 10_000)
+
+    return Net()
+
+
+@pytest.mark.parametrize(("factory", "where"), [(CountsOnItsClass, "the class attribute CountsOnItsClass.calls"),
+                                                (CountsThroughAHelper, "the global 'CALLS'"),
+                                                (_counts_in_a_closure, "closure 'count'")])
+def test_state_kept_outside_the_module_is_refused_too(factory: Callable[[], nn.Module], where: str) -> None:
+    _refused(factory, "lt10_relu", "running the network changed", where)
+
+
+class WithConstants(nn.Module):
+    SHIFT = 10.0  # a class constant, read and never changed
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(1, 2)
+        with torch.no_grad():
+            self.lin.weight.copy_(torch.tensor([[-1.0], [-1.0]]))
+            self.lin.bias.copy_(torch.tensor([0.0, -1.0]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = _relu_of(self.lin(x + self.SHIFT) + 2 * self.SHIFT)
+        return (h[:, 0:1] - h[:, 1:2]) * CALLS_SCALE[0]
+
+
+CALLS_SCALE = [1.0]
+
+
+def _relu_of(h: torch.Tensor) -> torch.Tensor:
+    return torch.relu(h)
+
+
+def test_constants_helpers_and_globals_that_never_change_still_pass() -> None:
+    r = check_function(WithConstants, "lt10_relu")
+    assert r.status == "pass" and r.neurons == 2, r.message

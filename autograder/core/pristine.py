@@ -103,20 +103,86 @@ def _fingerprint(value: Any, depth: int = 0) -> Any:
     return ("object", id(value), type(value).__name__)
 
 
+def _not_ours(obj: Any) -> bool:
+    """Code a notebook wrote (not torch's, not the standard library's, not this package's)."""
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        return False
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    stdlib = os.path.dirname(os.__file__)
+    return not os.path.abspath(code.co_filename).startswith((TORCH_DIR, stdlib, here))
+
+
+def _codes(code: types.CodeType) -> list[types.CodeType]:
+    """A code object and the code of the functions, lambdas and comprehensions inside it."""
+    return [code] + [c for k in code.co_consts if isinstance(k, types.CodeType) for c in _codes(k)]
+
+
+def _function_state(fn: Any, label: str, state: dict[str, Any], seen: set[int]) -> None:
+    """What a function of the notebook's can keep between calls: the globals it reads, its
+    closure cells and its default arguments; and the same of the functions it calls."""
+    fn = getattr(fn, "__func__", fn)
+    if id(fn) in seen or not _not_ours(fn):
+        return
+    seen.add(id(fn))
+    glob = getattr(fn, "__globals__", {})
+    for code in _codes(fn.__code__):
+        for g in code.co_names:
+            if g not in glob or isinstance(glob[g], type(torch)):
+                continue
+            value = glob[g]
+            if _not_ours(value) or isinstance(value, type):
+                _callable_state(value, f"the global {g!r}", state, seen)
+            elif not callable(value):
+                state[f"the global {g!r}"] = _fingerprint(value)
+    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if _not_ours(value):
+            _callable_state(value, f"{label}: closure {name!r}", state, seen)
+        else:
+            state[f"{label}: closure {name!r}"] = _fingerprint(value)
+    state[f"{label}: default arguments"] = _fingerprint((fn.__defaults__, fn.__kwdefaults__))
+
+
+def _callable_state(obj: Any, label: str, state: dict[str, Any], seen: set[int]) -> None:
+    if isinstance(obj, type):
+        _class_state(obj, state, seen)
+    else:
+        _function_state(obj, label, state, seen)
+
+
+def _class_state(cls: type, state: dict[str, Any], seen: set[int]) -> None:
+    """Class attributes of a notebook's class (a counter kept on the class), and its methods."""
+    if id(cls) in seen:
+        return
+    seen.add(id(cls))
+    for klass in cls.__mro__:
+        if klass.__module__.split(".")[0] in ("torch", "builtins"):
+            continue
+        for attr, value in vars(klass).items():
+            if attr.startswith("__") and attr.endswith("__"):
+                continue
+            if _not_ours(value) or isinstance(value, (staticmethod, classmethod)):
+                _function_state(value, f"{klass.__name__}.{attr}", state, seen)
+            elif not callable(value) and not isinstance(value, (property, types.MemberDescriptorType)):
+                state[f"the class attribute {klass.__name__}.{attr}"] = _fingerprint(value)
+
+
 def module_state(module: nn.Module) -> dict[str, Any]:
-    """Every attribute of every submodule (parameters and buffers with their in-place
-    version counters), and the plain globals its classes' `forward` reads."""
+    """Everything running the network could change and read again: every attribute of every
+    submodule (parameters and buffers with their in-place version counters), the class
+    attributes of their classes, and what the notebook's functions they call keep between
+    calls (globals read, closure cells, default arguments), followed through helper calls."""
     state: dict[str, Any] = {}
+    seen: set[int] = set()
     for name, sub in module.named_modules():
         label = f"layer '{name}'" if name else "the network"
         for attr, value in vars(sub).items():
             state[f"{label}: attribute {attr!r}"] = _fingerprint(value)
-        forward = getattr(type(sub), "forward", None)
-        names = getattr(getattr(forward, "__code__", None), "co_names", ())
-        glob = getattr(forward, "__globals__", {})
-        for g in names:
-            if g in glob and not callable(glob[g]) and not isinstance(glob[g], type(torch)):
-                state[f"the global {g!r}"] = _fingerprint(glob[g])
+        _class_state(type(sub), state, seen)
     return state
 
 
