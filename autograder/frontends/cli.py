@@ -14,21 +14,27 @@ from ..core.limits import Limits
 from ..core.result import Report
 from ..core.riddles import RIDDLES
 from ..jail.confine import JailError
-from ..jail.forkserver import WorkerCrashed
+from ..jail.forkserver import ForkServer, WorkerCrashed
 from ..jail.judging import NotebookRun, merge_runs
 from ..jail.plan import read_plan
 from ..jail.sandbox import UnusableInput, printable, printable_lines, run_cells
 from ..render.text import text, to_json
 from .classgrade import display_name
 
+AS_GRADED = ("run as nbgrader grades it (NBGRADER_EXECUTION set): the cells it guards, such as the "
+             "training explorations, were skipped; open the notebook in Jupyter to see them")
 
-def check_notebook(path: str, *, riddles: list[str] | None = None, limits: Limits = limits_mod.DEFAULT) -> Report:
+
+def check_notebook(path: str, *, riddles: list[str] | None = None, limits: Limits = limits_mod.DEFAULT,
+                   server: ForkServer | None = None) -> Report:
     """Run a notebook in a jail of its own (the launcher every front end uses) and judge the
     riddles it is about (its nbgrader test cells, or the riddles it defines), or the ones
-    asked for.  The report's notes say how the notebook ran (a cell's error, a time-out)."""
+    asked for.  The report's notes say how the notebook ran (a cell's error, a time-out).
+    `server`: a running launcher to reuse (a folder's notebooks share one; torch is imported once)."""
     plan = read_plan(path)
     run = run_cells(plan.cells, list(RIDDLES), timeout=limits.notebook, cell_timeout=limits.cell,
-                    call_timeout=limits.call, memory=limits.memory_bytes, turns=plan.turns, numbers=plan.numbers)
+                    call_timeout=limits.call, memory=limits.memory_bytes, turns=plan.turns, numbers=plan.numbers,
+                    server=server)
     name = display_name(Path(path).name)
     nb = NotebookRun(name, plan.about, plan.definers, run)
     captured = [rid for rid in RIDDLES if (run.captures.get(rid) or {}).get("status") not in (None, "missing")]
@@ -38,6 +44,8 @@ def check_notebook(path: str, *, riddles: list[str] | None = None, limits: Limit
     skipped = [rid for rid in RIDDLES if rid not in ids]
     if not riddles and not about:
         notes.insert(0, f"{name} defines none of the riddles ({', '.join(RIDDLES)})")
+    if any("NBGRADER_EXECUTION" in src for src in plan.cells):
+        notes.append(AS_GRADED)
     return Report([results[rid] for rid in ids], source=display_name(str(path)), notes=notes, skipped=skipped,
                   skipped_why="not asked for (--riddle)" if riddles else "this notebook is not about them")
 
@@ -123,15 +131,18 @@ def scoreboard_command(args: argparse.Namespace) -> int:
         print(f"riddles: error: {folder}: no notebooks (.ipynb) in this folder", file=sys.stderr)
         return 2
     reports, notes = [], []
-    for nb in notebooks:
-        name = nb.relative_to(folder).as_posix()
-        try:
-            report = check_notebook(str(nb), riddles=args.riddle, limits=_limits(args))
-        except (UnusableInput, WorkerCrashed, JailError, ValueError) as e:
-            notes.append(f"{name}: {printable(str(e))}")
-            continue
-        reports.append((name, report))
-        notes += [printable(f"{name}: {n}") for n in report.notes]
+    with ForkServer() as server:  # one launcher for the folder: torch is imported once, not per notebook
+        for nb in notebooks:
+            name = nb.relative_to(folder).as_posix()
+            try:
+                report = check_notebook(str(nb), riddles=args.riddle, limits=_limits(args), server=server)
+            except (UnusableInput, WorkerCrashed, JailError, ValueError) as e:
+                notes.append(f"{name}: {printable(str(e))}")
+                continue
+            reports.append((name, report))
+            notes += [printable(f"{name}: {n}") for n in report.notes if n != AS_GRADED]
+    if any(AS_GRADED in r.notes for _, r in reports):
+        notes.append(f"all notebooks: {AS_GRADED}")
     board = scoreboard.combine(folder.resolve().name or str(folder), reports, notes)
     if args.json:
         print(json.dumps({"folder": str(folder), "score": board.score, "max_score": board.max_score,

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 MEMORY_LIMIT = 6 * 1024**3
 
@@ -82,14 +80,14 @@ def read_cells(path: str | Path) -> list[dict[str, Any]]:
             raise UnusableInput(f"{p.name} is a symbolic link: not followed (give the notebook itself)") from None
         raise UnusableInput(f"cannot read {p.name}: {e.strerror or e}") from None
     try:
-        with warnings.catch_warnings():  # nbformat's complaints about a student's file are not ours to print
-            warnings.simplefilter("ignore")
-            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        nb = _parse_notebook(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise UnusableInput(f"{p} is not a notebook: it is not UTF-8 text") from None
-    except Exception as e:  # noqa: BLE001 - nbformat raises many kinds
+    except Exception as e:  # noqa: BLE001 - json and nbformat raise many kinds
         detail = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise UnusableInput(f"{p} is not a readable notebook: {detail}") from None
+    if not isinstance(nb, dict):
+        raise UnusableInput(f"{p} is not a notebook: it is JSON but not an object")
     cells = nb.get("cells")
     if not isinstance(cells, list):
         raise UnusableInput(f"{p} is not a notebook: it has no list of cells")
@@ -106,6 +104,20 @@ def read_cells(path: str | Path) -> list[dict[str, Any]]:
                                 f"{type(source).__name__}, not text")
         cell["source"] = source
     return cells
+
+
+def _parse_notebook(text: str) -> Any:
+    """A notebook in the current format (4) is plain JSON and is read as such; importing
+    nbformat costs a second (its schema validator), which every `riddles check` would pay.
+    Older formats, and files without a version, go through nbformat's converter as before."""
+    nb = json.loads(text)
+    if isinstance(nb, dict) and nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list):
+        return nb
+    import nbformat
+
+    with warnings.catch_warnings():  # nbformat's complaints about a student's file are not ours to print
+        warnings.simplefilter("ignore")
+        return nbformat.reads(text, as_version=4)
 
 
 def read_code_cells(path: str | Path) -> list[str]:
