@@ -620,8 +620,24 @@ def capture(module: Any, arity: int, samples: list[list[float]] | None = None) -
         raise CaptureError(f"forward failed on a batch of shape {tuple(x.shape)}: "
                            f"{type(e).__name__}: {first}", _traceback_place()) from None
     compare_runs(traced.calls, ran.calls)
-    _same_for_one_input(module, graph, x, net, builder.made_at)
+    if reads_a_shape(graph):
+        _same_for_one_input(module, graph, x, net, builder.made_at)
     return net
+
+
+def reads_a_shape(graph: fx.Graph) -> bool:
+    """Does forward read a size (x.shape, x.size(), x.numel(), ...)?  Only then can its
+    description depend on the batch size: every op that mixes examples changes the batch
+    dimension and is refused, so a graph that reads no size is replayed on one input for nothing."""
+    for node in graph.nodes:
+        if node.op == "call_method" and str(node.target) in SHAPE_QUERIES:
+            return True
+        if node.op == "call_function":
+            if node.target is getattr and len(node.args) > 1 and node.args[1] in ("shape", "ndim"):
+                return True
+            if getattr(node.target, "__name__", "") in SHAPE_QUERIES | {"_shape_as_tensor", "sym_size"}:
+                return True
+    return False
 
 
 def _same_for_one_input(module: nn.Module, graph: fx.Graph, x: torch.Tensor, net: Network,

@@ -332,7 +332,8 @@ def breakpoints(net: Network, riddle: Riddle, d: Domain, whole: UnitNet | None =
     whole = whole if whole is not None else normal_form(net, prune=False)
     # The kinks of the pruned network, then of every unit, cancelled ones included: a unit that
     # cancels exactly in the real function may still round when run.
-    for form in (pruned(whole), whole):
+    kept = pruned(whole)
+    for form in ((kept, whole) if len(kept.units) != len(whole.units) else (whole,)):  # nothing pruned: one pass
         try:
             verify_line(form, riddle.runs(d.lo, d.hi), max_atoms=2_000, cuts=cuts)
         except (LineCapExceeded, ValueError):
@@ -389,8 +390,13 @@ def _sweep_domain(module: nn.Module, riddle: Riddle, net: Network, d: Domain, dt
         entry["note"] = (f"the {name} forward pass could not run on all of {d.describe()}: "
                          f"{why}{len(pts):,} chosen inputs (both ends, each power of two, the "
                          "breakpoints of its units and their neighbours, seeded random inputs)")
+    compared: list[tuple[np.ndarray, np.ndarray]] = []
     for cols in batches:
-        _sweep_batch(module, riddle, net, cols, dtype, entry)
+        compared.append(_sweep_batch(module, riddle, net, cols, dtype, entry))
+    # Against the description once per domain, on the rows each batch set aside.
+    if compared:
+        _agrees_with_description(net, np.concatenate([p for p, _ in compared]),
+                                 np.concatenate([y for _, y in compared]))
     return entry
 
 
@@ -432,11 +438,12 @@ def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 8)
 
 
 def _sweep_batch(module: nn.Module, riddle: Riddle, net: Network, cols: list[np.ndarray],
-                 dtype: torch.dtype, entry: dict[str, Any]) -> None:
+                 dtype: torch.dtype, entry: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """One batched call of the module on the points whose coordinates are `cols`, and the
     count of the points it classifies wrong.  The integers are cast straight into the
     module's dtype (they are all values of it: enumerable domains are small, sampled points
-    are chosen representable), and compared with the exact integer target in float64."""
+    are chosen representable), and compared with the exact integer target in float64.
+    Returns a sample of its rows and outputs, to be compared with the description."""
     count = len(cols[0])
     x = torch.empty((count, len(cols)), dtype=dtype)
     for k, c in enumerate(cols):
@@ -450,19 +457,19 @@ def _sweep_batch(module: nn.Module, riddle: Riddle, net: Network, cols: list[np.
     # Against the description on 1,024 rows of every 65,536: a call-dependent network (mode,
     # threads, batch size, call count) differs on every row, so a sample is enough.
     pick = np.unique(np.linspace(0, count - 1, num=min(count, 1024 * -(-count // SAMPLE_PER))).astype(np.int64))
-    _agrees_with_description(net, _rows(cols, pick), ys[pick])
+    sample = (_rows(cols, pick), ys[pick])
     want = riddle.target(*cols)
     want = want if isinstance(want, np.ndarray) and want.dtype != object else np.asarray(want, dtype=np.float64)
     err = np.abs(ys - want)
     limit = float(riddle.tolerance) if riddle.rule == "tolerance" and riddle.tolerance is not None else 0.5
     ok = err <= limit if riddle.rule == "tolerance" else err < limit
     entry["points"] += count
-    if ok.all():
-        return
-    idx = np.flatnonzero(~ok)
-    entry["wrong"] += len(idx)
-    for i in idx[: SHOW - len(entry["examples"])]:
-        entry["examples"].append([[int(c[i]) for c in cols], float(ys[i])])
+    if not ok.all():
+        idx = np.flatnonzero(~ok)
+        entry["wrong"] += len(idx)
+        for i in idx[: SHOW - len(entry["examples"])]:
+            entry["examples"].append([[int(c[i]) for c in cols], float(ys[i])])
+    return sample
 
 
 def _rows(cols: list[np.ndarray], pick: np.ndarray) -> np.ndarray:

@@ -20,12 +20,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from math import floor, lcm
+from math import lcm
 
 from .normal import UnitNet
 
 MAX_ATOMS = 20_000
-State = dict[int, tuple[Fraction, Fraction]]  # coordinate -> (P, Q): value P + t·Q
+Q = Fraction | int  # exact rationals; whole values are kept as int, which Python adds and multiplies natively
+State = dict[int, tuple[Q, Q]]  # coordinate -> (P, Q): value P + t·Q
+
+
+def _q(v: Q) -> Q:
+    """v as an int when it is whole (int and Fraction mix exactly; ints are several times faster)."""
+    return v.numerator if type(v) is Fraction and v.denominator == 1 else v
 
 
 class LineCapExceeded(Exception):
@@ -62,15 +68,15 @@ class LineFailure:
 
     input: int | None
     expected: int
-    got: Fraction | None
+    got: Q | None
     reason: str
 
 
-def _pieces(atom: Atom, p: Fraction, q: Fraction) -> list[tuple[int, int, bool]]:
+def _pieces(atom: Atom, p: Q, q: Q) -> list[tuple[int, int, bool]]:
     """The atom's t-range split where p + q·t changes sign: (lo, hi, unit is on)."""
     cut = None
     if q != 0:
-        s = floor(-p / q) + 1
+        s = (-p) // q + 1  # floor division: exact for int and Fraction alike
         if atom.lo < s <= atom.hi:
             cut = s
     ranges = [(atom.lo, atom.hi)] if cut is None else [(atom.lo, cut - 1), (cut, atom.hi)]
@@ -87,7 +93,7 @@ def _canonical(atom: Atom, live: list[int]) -> tuple[object, Atom]:
         atom.lo, atom.hi = -atom.hi, -atom.lo
         atom.origin = [(-hi, -lo, a, -b) for lo, hi, a, b in atom.origin]
     pj, qj = atom.state[live[j]]
-    c = floor(pj / qj)  # t -> t + c, so that the base point has 0 <= P_j < Q_j
+    c = pj // qj  # t -> t + c, so that the base point has 0 <= P_j < Q_j (exact floor)
     if c:
         atom.state = {k: (p - c * q, q) for k, (p, q) in atom.state.items()}
         atom.lo, atom.hi = atom.lo + c, atom.hi + c
@@ -145,14 +151,14 @@ def _merge(atoms: list[Atom], live: list[int]) -> list[Atom] | LineFailure:
     return merged
 
 
-Row = dict[int, Fraction]  # a linear functional on the sources: column -> coefficient
+Row = dict[int, Q]  # a linear functional on the sources: column -> coefficient
 RANK_CAP = 200
 
 
-def _subtract(v: Row, c: Fraction, b: Row) -> None:
+def _subtract(v: Row, c: Q, b: Row) -> None:
     """v -= c·b in place, keeping only nonzero entries."""
     for col, bc in b.items():
-        nv = v.get(col, Fraction(0)) - c * bc
+        nv = _q(v.get(col, 0) - c * bc)
         if nv:
             v[col] = nv
         else:
@@ -172,8 +178,9 @@ def _reduce(rows: list[Row]) -> list[tuple[int, Row]]:
         if not v:
             continue
         piv = max(v)
-        inv = 1 / v[piv]
-        v = {col: c * inv for col, c in v.items()}
+        if v[piv] != 1:
+            inv = Fraction(1) / v[piv]
+            v = {col: _q(c * inv) for col, c in v.items()}
         for k, (p2, b) in enumerate(basis):
             c = b.get(piv)
             if c:
@@ -195,21 +202,21 @@ class Plan:
     pre-activation is pre_c·z + pre_const; afterwards z' = T·z + w·u_j.  At the end the output
     is out_c·z + out_const."""
 
-    pre_c: list[list[Fraction]]
-    pre_const: list[Fraction]
-    T: list[list[list[Fraction]]]
-    w: list[list[Fraction]]
-    out_c: list[Fraction]
-    out_const: Fraction
-    start: list[Fraction]  # z before the first unit, as multiples of the input x
+    pre_c: list[list[Q]]
+    pre_const: list[Q]
+    T: list[list[list[Q]]]
+    w: list[list[Q]]
+    out_c: list[Q]
+    out_const: Q
+    start: list[Q]  # z before the first unit, as multiples of the input x
 
 
 def plan(net: UnitNet) -> Plan:
     """Work backward from the output: the functionals read after each unit, reduced to a basis.
     When a basis would grow past RANK_CAP, keep every live source instead (always valid)."""
     U = len(net.units)
-    pre_rows: list[Row] = [dict(u.pre.coef) for u in net.units]
-    out_row: Row = dict(net.output.coef)
+    pre_rows: list[Row] = [{c: _q(v) for c, v in u.pre.coef.items()} for u in net.units]
+    out_row: Row = {c: _q(v) for c, v in net.output.coef.items()}
     bases: list[list[tuple[int, Row]]] = [[] for _ in range(U + 1)]  # bases[j]: the state before unit j
     current = _reduce([out_row]) if out_row else []
     bases[U] = current
@@ -218,27 +225,27 @@ def plan(net: UnitNet) -> Plan:
         rows = [{c: v for c, v in b.items() if c != col} for _, b in current] + [pre_rows[j]]
         rows = [r for r in rows if r]
         current = _reduce(rows) if len(rows) <= RANK_CAP else [
-            (c, {c: Fraction(1)}) for c in sorted({c for r in rows for c in r})]
+            (c, {c: 1}) for c in sorted({c for r in rows for c in r})]
         bases[j] = current
-    pre_c = [[pre_rows[j].get(piv, Fraction(0)) for piv, _ in bases[j]] for j in range(U)]
+    pre_c = [[pre_rows[j].get(piv, 0) for piv, _ in bases[j]] for j in range(U)]
     T, w = [], []
     for j in range(U):
         before, after = bases[j], bases[j + 1]
-        T.append([[b.get(piv, Fraction(0)) for piv, _ in before] for _, b in after])
-        w.append([b.get(1 + j, Fraction(0)) for _, b in after])
-    return Plan(pre_c, [u.pre.const for u in net.units], T, w,
-                [out_row.get(piv, Fraction(0)) for piv, _ in bases[U]], net.output.const,
-                [b.get(0, Fraction(0)) for _, b in bases[0]])
+        T.append([[b.get(piv, 0) for piv, _ in before] for _, b in after])
+        w.append([b.get(1 + j, 0) for _, b in after])
+    return Plan(pre_c, [_q(u.pre.const) for u in net.units], T, w,
+                [out_row.get(piv, 0) for piv, _ in bases[U]], _q(net.output.const),
+                [b.get(0, 0) for _, b in bases[0]])
 
 
-def _dot(c: list[Fraction], z: list[tuple[Fraction, Fraction]], const: Fraction) -> tuple[Fraction, Fraction]:
-    p, q = const, Fraction(0)
+def _dot(c: list[Q], z: list[tuple[Q, Q]], const: Q) -> tuple[Q, Q]:
+    p, q = const, 0
     for k, ck in enumerate(c):
         if ck:
             zp, zq = z[k]
             p += ck * zp
             q += ck * zq
-    return p, q
+    return _q(p), _q(q)
 
 
 def _cap_reason(net: UnitNet, j: int, count: int) -> str:
@@ -266,7 +273,7 @@ def verify_line(net: UnitNet, segments: list[tuple[int, ...]], max_atoms: int = 
     if any(u.kind != "relu" for u in net.units):
         raise ValueError("line analysis does not handle sigmoid units")
     pl = plan(net)
-    zero = Fraction(0)
+    zero = 0
 
     def start(lo: int, hi: int, mu: int, eps: int, modulus: int = 2) -> Atom:
         if eps and modulus < 2:

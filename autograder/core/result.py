@@ -248,3 +248,9 @@ class Report(Totals):
 
     def __repr__(self) -> str:
         return f"Report({self.source!r}: {self.score:g}/{self.max_score:g})"
+
+
+def scaled(points: float, score: float, max_score: float) -> float:
+    """A riddle's score as a share of a grade cell's points (nbgrader's test-cell output and
+    `riddles grade --gradebook` alike)."""
+    return round(points * score / max_score, 4) if max_score else 0.0

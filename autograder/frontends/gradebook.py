@@ -2,7 +2,7 @@
 so that `nbgrader export` and the formgrader show them.
 
 Each riddle test cell gets exactly the score nbgrader's own test cell shows for that riddle
-(`nbgrader_plugin.scaled`, from the same captured network).  A grade nbgrader made itself is
+(`core.result.scaled`, from the same captured network).  A grade nbgrader made itself is
 never silently replaced by a different one: when `nbgrader autograde` already wrote another
 score, that score is kept and the disagreement is reported.  Scores this command wrote before
 (remembered in the output folder) are updated freely.
@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.result import scaled
 from ..jail.plan import riddle_of_grade_id
-from .nbgrader_plugin import scaled
 from .store import ResultStore
 
 ASSIGNMENT = "riddles"  # the assignment of the course this package ships (source/riddles/)

@@ -30,18 +30,13 @@ from traitlets import Float
 
 from ..core.course_riddles import find_course_root, use_course
 from ..core.limits import DEFAULT, HELP_TEXT, Limits
-from ..core.result import RiddleResult, error
+from ..core.result import RiddleResult, error, scaled
 from ..core.riddles import RIDDLES
 from ..jail.forkserver import ForkServer
 from ..jail.judging import NotebookRun, merge_runs
 from ..jail.plan import is_test_cell, plan_cells, riddle_of, riddle_of_grade_id  # noqa: F401 - re-exported
 from ..jail.sandbox import run_cells
 from ..render.text import riddle_text
-
-
-def scaled(points: float, score: float, max_score: float) -> float:
-    """A riddle's score as a share of a grade cell's points (test-cell output and gradebook alike)."""
-    return round(points * score / max_score, 4) if max_score else 0.0
 
 
 def execute_timeout(config: Any) -> float | None:

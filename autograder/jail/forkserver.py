@@ -25,6 +25,7 @@ run of one notebook (`run`).
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -400,6 +401,7 @@ def serve(argv: list[str] | None = None) -> None:
     os.environ.update(GRADING_ENV)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     jail.die_with_parent()
+    jail.keep_freed_memory()  # inherited by every notebook forked from here
     mode = probe()
     _preload()
     out = sys.stdout
@@ -408,6 +410,12 @@ def serve(argv: list[str] | None = None) -> None:
         out.write(json.dumps({"ready": False, "failure": problem}) + "\n")
         out.flush()
         return
+    # Everything imported so far is shared with each notebook forked from here, page by page,
+    # until either side writes to it.  The garbage collector writes to every object it walks,
+    # so a notebook's first collection would copy the whole heap (some 60 MB, 15,000 page
+    # faults, a tenth of a second per notebook): freeze the objects that exist now out of its reach.
+    gc.collect()
+    gc.freeze()
     launcher = Launcher(mode)
     out.write(json.dumps({"ready": True, "isolation": mode}) + "\n")
     out.flush()
