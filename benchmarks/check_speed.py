@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.machine import describe
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Runs inside the tree being measured (this one, or an exported older revision): only the
@@ -85,8 +87,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             export(args.before, Path(tmp))
             before = measure(Path(tmp), args.runs)
-    print(f"machine: {os.cpu_count()} cores; torch {now['torch']}; medians of {args.runs} runs, seconds, "
-          "after import and one warm-up")
+    print(describe())
+    print(f"medians of {args.runs} runs, seconds, after import and one warm-up")
     head = f"{'riddle':<18}{'now':>9}" + (f"{'before (' + args.before + ')':>22}" if before else "")
     print(head)
     for rid, secs in now["per"].items():

@@ -33,6 +33,8 @@ import threading
 import time
 from pathlib import Path
 
+from autograder.core.riddles import RIDDLES
+from benchmarks.machine import describe
 from solutions.course import ASSIGNMENT, copy_course, nbgrader, scores
 from solutions.submissions import MISTAKES, make_submission, reference_answers
 
@@ -135,7 +137,8 @@ def jail_price(args: argparse.Namespace) -> None:
         nbgrader(course, "generate_assignment", ASSIGNMENT)
         build_class(course, args.size)
         before = old_interpreter(args.before, work)
-        print(f"class: {args.size} submissions; jobs: {args.jobs}; cores: {os.cpu_count()}; "
+        print(describe())
+        print(f"class: {args.size} submissions; jobs: {args.jobs}; "
               f"before = commit {args.before}, after = this tree")
         times: dict[str, list[float]] = {"before": [], "after": []}
         for i in range(args.repeat):
@@ -168,7 +171,8 @@ def nbgrader_price(args: argparse.Namespace) -> None:
         if "    RiddleScores,\n" not in text:
             raise SystemExit("the shipped nbgrader_config.py no longer lists RiddleScores on a line of its own")
         config.write_text(text.replace("    RiddleScores,\n", ""))
-        print(f"nbgrader autograde of {args.size} submissions; cores: {os.cpu_count()}")
+        print(describe())
+        print(f"nbgrader autograde of {args.size} submissions")
         for label, course in (("plain (no RiddleScores)", plain), ("shipped (RiddleScores, jailed)", shipped)):
             t = time.monotonic()
             nbgrader(course, "autograde", ASSIGNMENT, timeout=24 * 3600)
@@ -206,7 +210,8 @@ def main() -> None:
         for i in range(min(args.nbgrader_size, args.size)):
             shutil.copytree(course / "submitted" / f"s{i:03d}", small / "submitted" / f"s{i:03d}")
         k = min(args.nbgrader_size, args.size)
-        print(f"class: {args.size} submissions; nbgrader sample: {k}; jobs: {args.jobs}; cores: {os.cpu_count()}")
+        print(describe())
+        print(f"class: {args.size} submissions; nbgrader sample: {k}; jobs: {args.jobs}")
 
         t = time.monotonic()
         nbgrader(small, "autograde", ASSIGNMENT, timeout=24 * 3600)
@@ -223,7 +228,7 @@ def main() -> None:
         print(f"riddles grade,      {k} submissions: {r_small:.1f} s ({r_small / k:.3f} s each), "
               f"peak memory {peak_small / 2**20:.0f} MiB")
         print(f"speed-up on the same {k} submissions: {nb_secs / r_small:.1f}x")
-        print(f"scores identical on all {k} x 5 riddles: {not mism}"
+        print(f"scores identical on all {k} x {len(RIDDLES)} riddles: {not mism}"
               + (f" (first differences: {mism[:5]})" if mism else ""))
 
         fifty = copy_course(work / "fifty")

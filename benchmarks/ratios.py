@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -37,6 +36,7 @@ from pathlib import Path
 from autograder.core.riddles import RIDDLES
 from benchmarks.check_speed import ROOT, export, measure
 from benchmarks.grade_class import build_class, riddles_grade
+from benchmarks.machine import describe
 from solutions.course import ASSIGNMENT, copy_course, nbgrader, scores
 from solutions.submissions import make_submission, reference_answers
 
@@ -49,13 +49,6 @@ from autograder import check
 check(is_even_network)
 print(time.perf_counter() - t)
 '''
-
-
-def machine() -> str:
-    import torch
-
-    return (f"{os.cpu_count()} cores ({platform.machine()}), torch {torch.__version__}, "
-            f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the start")
 
 
 def five_riddles(befores: list[str], runs: int, rounds: int = 3) -> None:
@@ -118,7 +111,10 @@ def student_side(work: Path, runs: int) -> None:
             walls.append(time.perf_counter() - t)
             if proc.returncode != 0:
                 raise SystemExit(f"riddles check {target.name} failed ({proc.returncode}):\n{proc.stdout[-1500:]}")
-            said = said or " ".join(line.strip() for line in proc.stdout.splitlines() if "xplor" in line)
+            flat = " ".join(proc.stdout.split())  # the note may be wrapped over lines
+            start = flat.find("run as nbgrader grades it")
+            said = said or (flat[start:flat.index("see them", start) + len("see them")]
+                            if start >= 0 and "see them" in flat[start:] else "")
         what = f"the folder of all {len(list(right.glob('*.ipynb')))} notebooks" if target == right else target.name
         print(f"   riddles check on {what} (right answers), command to exit: median "
               f"{statistics.median(walls):.2f} s of {runs}" + (" (goal < 5 s)" if target != right else ""))
@@ -181,7 +177,7 @@ def main() -> None:
     ap.add_argument("--nbgrader-size", type=int, default=4, help="submissions nbgrader grades (each way)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
-    print(f"machine: {machine()}")
+    print(describe())
     described = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
                                capture_output=True, text=True).stdout.strip()
     print(f"commit: {described}")
