@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
@@ -38,66 +37,17 @@ from .evaluate import float_forward
 from .line import LineCapExceeded, verify_line
 from .network import Network
 from .normal import UnitNet, normal_form, pruned
+from .pristine import refuse_replaced
 from .refusals import HiddenBehaviour, InPlaceMutation
 from .riddles import Domain, Riddle
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole package
 TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 
-# The torch functions a captured network is made of (capture.py's vocabulary and its refusals).
-# Only these are watched: torch itself rebinds some other attributes lazily (torch._dynamo wraps
-# torch.manual_seed when it is first imported, for one), which is nobody's trick.
-_WATCHED = (
-    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg", "negative",
-    "relu", "relu_", "sigmoid", "sigmoid_", "clamp", "clip", "clamp_min", "clamp_", "matmul", "mm",
-    "cat", "concat", "concatenate", "stack", "hstack", "unbind", "split", "chunk", "reshape",
-    "flatten", "squeeze", "unsqueeze", "permute", "transpose", "t", "narrow", "select", "movedim",
-    "moveaxis", "swapaxes", "swapdims", "flip", "roll", "tile", "index_select", "unflatten",
-    "remainder", "fmod", "abs", "absolute", "sign", "round", "floor", "ceil", "trunc", "floor_divide",
-    "min", "max", "minimum", "maximum", "amin", "amax", "where", "fmin", "fmax", "heaviside",
-    "lt", "gt", "le", "ge", "eq", "ne", "linear", "rsub", "tensor", "as_tensor", "zeros", "ones",
-    "zeros_like", "ones_like", "full", "arange",
-)
-
-
-def _snapshot() -> dict[str, Any]:
-    """The torch functions, tensor methods and operators, and the module machinery the
-    capture relies on, as they were when the grader's package was imported."""
-    found: dict[str, Any] = {}
-    tensor_names = [n for n in dir(torch.Tensor) if n.startswith("__")] + list(_WATCHED) + [
-        "view", "view_as", "reshape_as", "expand", "expand_as", "repeat", "contiguous", "clone",
-        "detach", "float", "double", "half", "bfloat16", "to", "type", "type_as", "size", "dim",
-        "numel", "item", "tolist", "numpy", "add_", "sub_", "mul_", "div_"]
-    groups = (("torch", torch, _WATCHED), ("torch.nn.functional", F, [n for n in dir(F) if not n.startswith("_")]),
-              ("torch.Tensor", torch.Tensor, tensor_names), ("nn.Module", nn.Module, dir(nn.Module)))
-    for prefix, owner, names in groups:
-        for name in names:
-            try:
-                value = getattr(owner, name)
-                stable = getattr(owner, name) is value  # __dict__ and the like are made anew
-            except Exception:  # noqa: BLE001 - a lazy attribute that cannot load is not ours to judge
-                continue
-            if stable and not isinstance(value, (str, int, float, bool, type(None))):
-                found[f"{prefix}.{name}"] = value
-    for cls in (nn.Linear, nn.ReLU, nn.Sigmoid, nn.Sequential, nn.Identity, nn.Flatten):
-        found[f"nn.{cls.__name__}.forward"] = cls.forward
-    return found
-
-
-_PRISTINE: dict[str, Any] = _snapshot()
 _PLAIN_TENSORS = (nn.Parameter, torch.Tensor) + ((nn.parameter.Buffer,) if hasattr(nn.parameter, "Buffer") else ())
 _HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
 _GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
                  "_global_backward_pre_hooks")
-
-
-_ROOTS = {"torch": torch, "torch.nn.functional": F, "torch.Tensor": torch.Tensor, "nn.Module": nn.Module}
-# (path, owner object or None, nn class name, attribute, original), resolved once: the check
-# runs before every capture.  A layer class (nn.Linear) is looked up again each time, so that
-# replacing the class itself is seen too.
-_CHECKS: list[tuple[str, Any, str, str, Any]] = [
-    (path, _ROOTS.get(path.rpartition(".")[0]), path.split(".")[1], path.rpartition(".")[2], value)
-    for path, value in _PRISTINE.items()]
 
 
 def refuse_hidden_behaviour(module: nn.Module) -> None:
@@ -109,9 +59,7 @@ def refuse_hidden_behaviour(module: nn.Module) -> None:
                                                       and kind.__module__.startswith("torch.")):
         raise HiddenBehaviour("a compiled (torch.compile) or scripted (torch.jit) module cannot be read "
                               "op by op; return the plain nn.Module itself")
-    for path, root, cls_name, attr, original in _CHECKS:
-        if getattr(root if root is not None else getattr(nn, cls_name, None), attr, None) is not original:
-            raise HiddenBehaviour(f"{path} has been replaced; the grader only trusts PyTorch's own")
+    refuse_replaced()
     if any(getattr(module_mod, name, None) for name in _GLOBAL_HOOKS):
         raise HiddenBehaviour("a global module hook is registered (register_module_forward_hook "
                               "or similar); remove it: hooks change what the network computes")

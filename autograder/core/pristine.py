@@ -1,11 +1,15 @@
 """PyTorch's own functions, and the student's module, as they were before anything could change them.
 
-The capture names an op by what its function is called, so it must first know that the
-function *is* PyTorch's (or Python's operator): a student's function named `relu` and traced as
-one step (`torch.fx.wrap`), or a method added to `torch.Tensor` under an allowed name, would
-otherwise be described as the op its name promises while running something else.  This module
-takes its snapshot when the grader is imported: before any student code in the jailed child
-(the launcher imports it first), and in a notebook before `check` first runs.
+Two snapshots of PyTorch, both taken when the grader is imported: before any student code in
+the jailed child (the launcher imports the grader first), and in a notebook before `check`
+first runs.
+- By identity (`is_own_function`, `is_own_method`): the capture names an op by what its
+  function is called, so it must first know that the function *is* PyTorch's (or Python's
+  operator's).  A student's function named `relu` and traced as one step (`torch.fx.wrap`), or
+  a method added to `torch.Tensor` under an allowed name, would otherwise be described as the
+  op its name promises while running something else.
+- By place (`refuse_replaced`): `torch.relu`, `torch.Tensor.__add__`, `nn.Linear.forward` and
+  the other names the capture relies on must still hold the objects they held.
 
 It also fingerprints a module's state, so that a network whose forward pass changes its own
 attributes or the globals it reads (a call counter, a cache) is refused: the verdict is about
@@ -80,6 +84,66 @@ def is_own_function(target: Any) -> bool:
 def is_own_method(name: str) -> bool:
     """True when `torch.Tensor.<name>` exists and is still PyTorch's own."""
     return name in TENSOR_METHODS and getattr(torch.Tensor, name, None) is TENSOR_METHODS[name]
+
+
+# The torch functions a captured network is made of (capture.py's vocabulary and its refusals).
+# Only these are watched: torch itself rebinds some other attributes lazily (torch._dynamo wraps
+# torch.manual_seed when it is first imported, for one), which is nobody's trick.
+_WATCHED = (
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg", "negative",
+    "relu", "relu_", "sigmoid", "sigmoid_", "clamp", "clip", "clamp_min", "clamp_", "matmul", "mm",
+    "cat", "concat", "concatenate", "stack", "hstack", "unbind", "split", "chunk", "reshape",
+    "flatten", "squeeze", "unsqueeze", "permute", "transpose", "t", "narrow", "select", "movedim",
+    "moveaxis", "swapaxes", "swapdims", "flip", "roll", "tile", "index_select", "unflatten",
+    "remainder", "fmod", "abs", "absolute", "sign", "round", "floor", "ceil", "trunc", "floor_divide",
+    "min", "max", "minimum", "maximum", "amin", "amax", "where", "fmin", "fmax", "heaviside",
+    "lt", "gt", "le", "ge", "eq", "ne", "linear", "rsub", "tensor", "as_tensor", "zeros", "ones",
+    "zeros_like", "ones_like", "full", "arange",
+)
+
+
+def _snapshot() -> dict[str, Any]:
+    """The torch functions, tensor methods and operators, and the module machinery the
+    capture relies on, by where they live, as they were when the grader's package was imported."""
+    found: dict[str, Any] = {}
+    tensor_names = [n for n in dir(torch.Tensor) if n.startswith("__")] + list(_WATCHED) + [
+        "view", "view_as", "reshape_as", "expand", "expand_as", "repeat", "contiguous", "clone",
+        "detach", "float", "double", "half", "bfloat16", "to", "type", "type_as", "size", "dim",
+        "numel", "item", "tolist", "numpy", "add_", "sub_", "mul_", "div_"]
+    groups = (("torch", torch, _WATCHED), ("torch.nn.functional", F, [n for n in dir(F) if not n.startswith("_")]),
+              ("torch.Tensor", torch.Tensor, tensor_names), ("nn.Module", nn.Module, dir(nn.Module)))
+    for prefix, owner, names in groups:
+        for name in names:
+            try:
+                value = getattr(owner, name)
+                stable = getattr(owner, name) is value  # __dict__ and the like are made anew
+            except Exception:  # noqa: BLE001 - a lazy attribute that cannot load is not ours to judge
+                continue
+            if stable and not isinstance(value, (str, int, float, bool, type(None))):
+                found[f"{prefix}.{name}"] = value
+    for cls in (nn.Linear, nn.ReLU, nn.Sigmoid, nn.Sequential, nn.Identity, nn.Flatten):
+        found[f"nn.{cls.__name__}.forward"] = cls.forward
+    return found
+
+
+_PRISTINE: dict[str, Any] = _snapshot()
+
+
+_ROOTS = {"torch": torch, "torch.nn.functional": F, "torch.Tensor": torch.Tensor, "nn.Module": nn.Module}
+# (path, owner object or None, nn class name, attribute, original), resolved once: the check
+# runs before every capture.  A layer class (nn.Linear) is looked up again each time, so that
+# replacing the class itself is seen too.
+_CHECKS: list[tuple[str, Any, str, str, Any]] = [
+    (path, _ROOTS.get(path.rpartition(".")[0]), path.split(".")[1], path.rpartition(".")[2], value)
+    for path, value in _PRISTINE.items()]
+
+
+def refuse_replaced() -> None:
+    """Refuse when anything the capture relies on no longer is what it was at import (a torch
+    function, a tensor method or operator, the module machinery, a layer's forward)."""
+    for path, root, cls_name, attr, original in _CHECKS:
+        if getattr(root if root is not None else getattr(nn, cls_name, None), attr, None) is not original:
+            raise HiddenBehaviour(f"{path} has been replaced; the grader only trusts PyTorch's own")
 
 
 PLAIN = (int, float, complex, str, bytes, bool, type(None))
