@@ -25,11 +25,11 @@ from math import lcm
 from .normal import UnitNet
 
 MAX_ATOMS = 20_000
-Q = Fraction | int  # exact rationals; whole values are kept as int, which Python adds and multiplies natively
-State = dict[int, tuple[Q, Q]]  # coordinate -> (P, Q): value P + t·Q
+Rat = Fraction | int  # an exact rational; a whole one is kept as an int, which Python adds and multiplies natively
+State = dict[int, tuple[Rat, Rat]]  # coordinate -> (P, Q): value P + t·Q
 
 
-def _q(v: Q) -> Q:
+def _q(v: Rat) -> Rat:
     """v as an int when it is whole (int and Fraction mix exactly; ints are several times faster)."""
     return v.numerator if type(v) is Fraction and v.denominator == 1 else v
 
@@ -68,11 +68,11 @@ class LineFailure:
 
     input: int | None
     expected: int
-    got: Q | None
+    got: Rat | None
     reason: str
 
 
-def _pieces(atom: Atom, p: Q, q: Q) -> list[tuple[int, int, bool]]:
+def _pieces(atom: Atom, p: Rat, q: Rat) -> list[tuple[int, int, bool]]:
     """The atom's t-range split where p + q·t changes sign: (lo, hi, unit is on)."""
     cut = None
     if q != 0:
@@ -151,11 +151,11 @@ def _merge(atoms: list[Atom], live: list[int]) -> list[Atom] | LineFailure:
     return merged
 
 
-Row = dict[int, Q]  # a linear functional on the sources: column -> coefficient
+Row = dict[int, Rat]  # a linear functional on the sources: column -> coefficient
 RANK_CAP = 200
 
 
-def _subtract(v: Row, c: Q, b: Row) -> None:
+def _subtract(v: Row, c: Rat, b: Row) -> None:
     """v -= c·b in place, keeping only nonzero entries."""
     for col, bc in b.items():
         nv = _q(v.get(col, 0) - c * bc)
@@ -202,13 +202,13 @@ class Plan:
     pre-activation is pre_c·z + pre_const; afterwards z' = T·z + w·u_j.  At the end the output
     is out_c·z + out_const."""
 
-    pre_c: list[list[Q]]
-    pre_const: list[Q]
-    T: list[list[list[Q]]]
-    w: list[list[Q]]
-    out_c: list[Q]
-    out_const: Q
-    start: list[Q]  # z before the first unit, as multiples of the input x
+    pre_c: list[list[Rat]]
+    pre_const: list[Rat]
+    T: list[list[list[Rat]]]
+    w: list[list[Rat]]
+    out_c: list[Rat]
+    out_const: Rat
+    start: list[Rat]  # z before the first unit, as multiples of the input x
 
 
 def plan(net: UnitNet) -> Plan:
@@ -238,7 +238,7 @@ def plan(net: UnitNet) -> Plan:
                 [b.get(0, 0) for _, b in bases[0]])
 
 
-def _dot(c: list[Q], z: list[tuple[Q, Q]], const: Q) -> tuple[Q, Q]:
+def _dot(c: list[Rat], z: list[tuple[Rat, Rat]], const: Rat) -> tuple[Rat, Rat]:
     p, q = const, 0
     for k, ck in enumerate(c):
         if ck:
