@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -23,7 +21,7 @@ import torch
 import torch.fx as fx
 from torch import nn
 
-from .fidelity import OpRecorder, compare_runs, refuse_hidden_behaviour, student_place
+from .fidelity import OpRecorder, compare_runs, module_dtype, place, refuse_hidden_behaviour, student_place
 from .network import Network, Op
 from .pristine import is_own_function, is_own_method
 from .refusals import (
@@ -100,32 +98,8 @@ ALLOWED_TEXT = ("only nn.Linear, the riddle's activation and affine glue (+, -, 
                 "constants, slicing, concatenation, reshapes) are allowed")
 
 
-def module_dtype(module: nn.Module) -> torch.dtype:
-    for t in list(module.parameters()) + list(module.buffers()):
-        if t.is_floating_point():
-            return t.dtype
-    return torch.float32
-
-
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole package
 TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
-
-
-@lru_cache(maxsize=4096)
-def place(fname: str, line: int | str) -> str:
-    """A student's place in words: 'cell 4, line 12' for notebook code, else 'line 12 of f.py'."""
-    m = re.fullmatch(r"<cell (\d+)>", fname)
-    if m:
-        return f"cell {m.group(1)}, line {line}"
-    try:  # a Jupyter kernel names each cell's code after a hash; IPython knows its number
-        ipython = sys.modules.get("IPython")  # a kernel has loaded it; elsewhere there are no cells
-        ip = ipython.get_ipython() if ipython is not None else None
-        count = ip.compile._filename_map.get(fname) if ip is not None else None  # type: ignore[union-attr]
-        if count is not None:
-            return f"cell [{count}], line {line}"
-    except Exception:  # noqa: BLE001 - no IPython, or a different one: fall back to the file
-        pass
-    return f"line {line} of {fname if fname.startswith('<') else os.path.basename(fname)}"
 
 
 def _where(node: fx.Node) -> str:

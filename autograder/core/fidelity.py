@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from math import floor
 from typing import Any
 
@@ -83,13 +85,37 @@ def refuse_hidden_behaviour(module: nn.Module) -> None:
                                       "that can change what operations do")
 
 
+def module_dtype(module: nn.Module) -> torch.dtype:
+    """The float type the module computes in: that of its first floating parameter or buffer."""
+    for t in list(module.parameters()) + list(module.buffers()):
+        if t.is_floating_point():
+            return t.dtype
+    return torch.float32
+
+
+
+@lru_cache(maxsize=4096)
+def place(fname: str, line: int | str) -> str:
+    """A student's place in words: 'cell 4, line 12' for notebook code, else 'line 12 of f.py'."""
+    m = re.fullmatch(r"<cell (\d+)>", fname)
+    if m:
+        return f"cell {m.group(1)}, line {line}"
+    try:  # a Jupyter kernel names each cell's code after a hash; IPython knows its number
+        ipython = sys.modules.get("IPython")  # a kernel has loaded it; elsewhere there are no cells
+        ip = ipython.get_ipython() if ipython is not None else None
+        count = ip.compile._filename_map.get(fname) if ip is not None else None  # type: ignore[union-attr]
+        if count is not None:
+            return f"cell [{count}], line {line}"
+    except Exception:  # noqa: BLE001 - no IPython, or a different one: fall back to the file
+        pass
+    return f"line {line} of {fname if fname.startswith('<') else os.path.basename(fname)}"
+
+
 _GRADER_FILE: dict[str, bool] = {}  # file name -> is it the grader's, torch's or the stdlib's
 
 
 def student_place() -> str:
     """The innermost line of the student's code on the current Python stack."""
-    from .capture import place
-
     frame = sys._getframe(1)
     while frame is not None:
         fname = frame.f_code.co_filename
@@ -302,8 +328,6 @@ def forward_sweep(module: nn.Module, riddle: Riddle, net: Network) -> list[dict[
     One entry per domain: how many inputs ran, how many were classified wrong (more than 1/2
     from the target for exact riddles, beyond the tolerance for the sigmoid riddle), a few
     examples, and a note where inputs could not run because the dtype cannot hold them."""
-    from .capture import module_dtype
-
     dtype = module_dtype(module)
     rows = min(SWEEP_ROWS, max(256, SWEEP_FLOATS // max(1, max(op.size for op in net.ops))))
     sampled = any(d.method != "enumeration" for d in riddle.domains)
@@ -366,8 +390,6 @@ def _agrees_with_description(net: Network, pts: np.ndarray, ys: np.ndarray) -> N
 def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 8) -> None:
     """Run a few inputs one at a time (batch size 1, as a student would call it): both ends of
     the public domain and seeded random inputs in it, each coordinate drawn on its own."""
-    from .capture import module_dtype
-
     d, dtype = riddle.domains[0], module_dtype(module)
     hi = min(d.hi, d.lo + 2 ** MANTISSA[dtype])  # inputs the module's dtype holds exactly
     rng = random.Random(0)
