@@ -294,3 +294,42 @@ def _relu_of(h: torch.Tensor) -> torch.Tensor:
 def test_constants_helpers_and_globals_that_never_change_still_pass() -> None:
     r = check_function(WithConstants, "lt10_relu")
     assert r.status == "pass" and r.neurons == 2, r.message
+
+
+class SpikeOnOneInput(nn.Module):
+    """lt10_relu on every batch of several rows; called on x = 5 alone it outputs 2, because
+    `squeeze` then removes the batch axis and the axes after it shift.  No size is read."""
+
+    def __init__(self, tail: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        super().__init__()
+        self.tail = tail
+        self.l1, self.l2 = nn.Linear(1, 5), nn.Linear(5, 4)
+        with torch.no_grad():  # y = ReLU(10 − x) − ReLU(9 − x); hat(x) = 1 only at x = 5
+            self.l1.weight.copy_(torch.tensor([[-1.0], [-1.0], [1.0], [1.0], [1.0]]))
+            self.l1.bias.copy_(torch.tensor([10.0, 9.0, -4.0, -5.0, -6.0]))
+            self.l2.weight.copy_(torch.tensor([[1.0, -1.0, 0, 0, 0], [0, 0, 0, 0, 0],
+                                               [0, 0, 1.0, -2.0, 1.0], [0, 0, 0, 0, 0]]))
+            self.l2.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.l2(torch.relu(self.l1(x))).unflatten(1, (1, 2, 2)))  # [[y, 0], [hat, 0]]
+
+
+@pytest.mark.parametrize("tail", [
+    lambda m: m.squeeze(0).select(2, 0).sum(-1),  # several rows: y + 0; one row: y + hat
+    lambda m: m.squeeze().select(1, 0).sum(-1),  # the same with squeeze() of every axis of size 1
+    lambda m: torch.squeeze(m, (0, 1)).select(1, 0).sum(-1),
+])
+def test_a_squeeze_that_can_drop_the_batch_axis_is_refused_before_the_last_step(
+        tail: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    net = SpikeOnOneInput(tail)
+    xs = torch.arange(-20, 40, dtype=torch.float32)[:, None]
+    with torch.no_grad():
+        assert float(net(xs)[25]) == 1.0 and float(net(xs[25:26]).reshape(())) == 2.0  # wrong at x = 5 alone
+    _refused(lambda: SpikeOnOneInput(tail), "lt10_relu", "BadShape", "squeeze")
+
+
+def test_squeeze_as_the_last_step_and_squeeze_of_a_named_axis_still_pass() -> None:
+    for tail in (lambda h: h.squeeze(), lambda h: h.squeeze(1).unsqueeze(1), lambda h: h.squeeze(-1)):
+        r = check_function(_lt10(lambda _m, _x, y, tail=tail: tail(y)), "lt10_relu")
+        assert r.status == "pass" and r.score == 3, r.message

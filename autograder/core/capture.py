@@ -381,6 +381,8 @@ class _Builder:
         if name == "sum":
             return self.sum_last(args, kwargs, value)
         if name in REARRANGE:
+            if name in ("squeeze", "squeeze_"):
+                self.refuse_batch_squeeze(node, args, kwargs)
             return self.rearrange(node, args, kwargs, value)
         raise ForbiddenOperation(f"{name} is not allowed: {ALLOWED_TEXT}")
 
@@ -472,6 +474,21 @@ class _Builder:
         lin = self.emit(Op("linear", [x.idx], feat[:-1] + (1,), weight=ones), value.unsqueeze(-1))
         index = np.arange(int(np.prod(feat[:-1], dtype=np.int64)), dtype=np.int64).reshape(feat[:-1])
         return self.emit(Op("gather", [lin.idx], tuple(value.shape[1:]), index=index), value)
+
+    def refuse_batch_squeeze(self, node: fx.Node, args: Any, kwargs: Any) -> None:
+        """squeeze() without a dimension, or of dimension 0, removes the batch axis when the
+        network is called on one input, and every later op then sees its axes shifted: the
+        network computes another function for a single input than for a batch.  Allowed only
+        as the last step before the output, where it changes the shape and not the numbers."""
+        if all(user.op == "output" for user in node.users):
+            return
+        dims = args[1] if len(args) > 1 else kwargs.get("dim")
+        ndim = args[0].value.dim() if isinstance(args[0], Dep) else 0
+        listed = dims if isinstance(dims, (tuple, list)) else (dims,)
+        if dims is None or any(isinstance(d, int) and ndim and d % ndim == 0 for d in listed):
+            raise BadShape("squeeze() without a dimension (or of dimension 0) also removes the batch "
+                           "axis when the network is called on a single input, so it computes "
+                           "something else there; name the axis, e.g. squeeze(1) or squeeze(-1)")
 
     def rearrange(self, node: fx.Node, args: Any, kwargs: Any, value: Any) -> Any:
         """Slicing, reshapes, concatenation: replay the op on tensors of element labels."""
@@ -594,24 +611,8 @@ def capture(module: Any, arity: int, samples: list[list[float]] | None = None) -
         raise CaptureError(f"forward failed on a batch of shape {tuple(x.shape)}: "
                            f"{type(e).__name__}: {first}", _traceback_place()) from None
     compare_runs(traced.calls, ran.calls)
-    if reads_a_shape(graph):
-        _same_for_one_input(module, graph, x, net, builder.made_at)
+    _same_for_one_input(module, graph, x, net, builder.made_at)
     return net
-
-
-def reads_a_shape(graph: fx.Graph) -> bool:
-    """Does forward read a size (x.shape, x.size(), x.numel(), ...)?  Only then can its
-    description depend on the batch size: every op that mixes examples changes the batch
-    dimension and is refused, so a graph that reads no size is replayed on one input for nothing."""
-    for node in graph.nodes:
-        if node.op == "call_method" and str(node.target) in SHAPE_QUERIES:
-            return True
-        if node.op == "call_function":
-            if node.target is getattr and len(node.args) > 1 and node.args[1] in ("shape", "ndim"):
-                return True
-            if getattr(node.target, "__name__", "") in SHAPE_QUERIES | {"_shape_as_tensor", "sym_size"}:
-                return True
-    return False
 
 
 def _same_for_one_input(module: nn.Module, graph: fx.Graph, x: torch.Tensor, net: Network,
