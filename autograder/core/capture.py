@@ -11,7 +11,6 @@ that it reproduces the candidate's own outputs.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from torch import nn
 
 from .fidelity import OpRecorder, compare_runs, module_dtype, place, refuse_hidden_behaviour, student_place
 from .network import Network, Op
-from .pristine import is_own_function, is_own_method
+from .pristine import HERE, TORCH_DIR, is_own_function, is_own_method
 from .refusals import (
     BadShape,
     CaptureError,
@@ -98,8 +97,6 @@ ALLOWED_TEXT = ("only nn.Linear, the riddle's activation and affine glue (+, -, 
                 "constants, slicing, concatenation, reshapes) are allowed")
 
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole package
-TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 
 
 def _where(node: fx.Node) -> str:

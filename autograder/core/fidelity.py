@@ -39,12 +39,9 @@ from .evaluate import float_forward
 from .line import LineCapExceeded, verify_line
 from .network import Network
 from .normal import UnitNet, normal_form, pruned
-from .pristine import refuse_replaced
+from .pristine import is_grader_file, refuse_replaced
 from .refusals import HiddenBehaviour, InPlaceMutation
 from .riddles import Domain, Riddle
-
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole package
-TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
 
 _PLAIN_TENSORS = (nn.Parameter, torch.Tensor) + ((nn.parameter.Buffer,) if hasattr(nn.parameter, "Buffer") else ())
 _HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
@@ -93,7 +90,6 @@ def module_dtype(module: nn.Module) -> torch.dtype:
     return torch.float32
 
 
-
 @lru_cache(maxsize=4096)
 def place(fname: str, line: int | str) -> str:
     """A student's place in words: 'cell 4, line 12' for notebook code, else 'line 12 of f.py'."""
@@ -111,18 +107,12 @@ def place(fname: str, line: int | str) -> str:
     return f"line {line} of {fname if fname.startswith('<') else os.path.basename(fname)}"
 
 
-_GRADER_FILE: dict[str, bool] = {}  # file name -> is it the grader's, torch's or the stdlib's
-
-
 def student_place() -> str:
     """The innermost line of the student's code on the current Python stack."""
     frame = sys._getframe(1)
     while frame is not None:
         fname = frame.f_code.co_filename
-        ours = _GRADER_FILE.get(fname)
-        if ours is None:
-            ours = _GRADER_FILE[fname] = fname.startswith((HERE, TORCH_DIR, os.path.dirname(os.__file__)))
-        if not ours:
+        if not is_grader_file(fname):
             return place(fname, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     return ""

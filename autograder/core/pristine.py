@@ -23,6 +23,7 @@ import operator
 import os
 import re
 import types
+from functools import cache
 from typing import Any
 
 import torch
@@ -37,6 +38,17 @@ def _homes() -> list[Any]:
 
 
 TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the whole package
+STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__))
+
+
+@cache
+def is_grader_file(fname: str) -> bool:
+    """Is this source file the grader's, torch's or the standard library's (not a notebook's)?
+    Names in angle brackets are code without a file: a notebook's cell, or frozen stdlib."""
+    if fname.startswith("<"):
+        return fname.startswith("<frozen ")
+    return os.path.abspath(fname).startswith((HERE, TORCH_DIR, STDLIB_DIR))
 C_CALLABLES = (types.BuiltinFunctionType, types.BuiltinMethodType, types.MethodDescriptorType,
                types.WrapperDescriptorType, types.MethodWrapperType, types.ClassMethodDescriptorType,
                types.GetSetDescriptorType, types.MemberDescriptorType)
@@ -170,11 +182,7 @@ def _fingerprint(value: Any, depth: int = 0) -> Any:
 def _not_ours(obj: Any) -> bool:
     """Code a notebook wrote (not torch's, not the standard library's, not this package's)."""
     code = getattr(obj, "__code__", None)
-    if code is None:
-        return False
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    stdlib = os.path.dirname(os.__file__)
-    return not os.path.abspath(code.co_filename).startswith((TORCH_DIR, stdlib, here))
+    return code is not None and not is_grader_file(code.co_filename)
 
 
 def _codes(code: types.CodeType) -> list[types.CodeType]:

@@ -65,22 +65,6 @@ def prctl(option: int, arg: int) -> int:
                            ctypes.c_ulong(0), ctypes.c_ulong(0)))
 
 
-M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # glibc's mallopt parameters
-
-
-def keep_freed_memory(mib: int = 64) -> None:
-    """Let malloc keep blocks of up to `mib` MiB on its heap once freed, instead of handing
-    them back to the kernel: the forward-pass sweeps free and take again megabytes per batch,
-    and every page taken anew is a page fault (doubly costly in a forked notebook, where the
-    memory cgroup accounts each).  glibc only; elsewhere nothing changes.  The limit that
-    counts, the notebook's memory cgroup, is unchanged."""
-    mallopt = getattr(_libc, "mallopt", None)
-    if mallopt is not None:
-        mallopt(ctypes.c_int(M_MMAP_THRESHOLD), ctypes.c_int(mib * 1024**2))
-        mallopt(ctypes.c_int(M_TRIM_THRESHOLD), ctypes.c_int(2 * mib * 1024**2))
-        mallopt(ctypes.c_int(M_TOP_PAD), ctypes.c_int(16 * 1024**2))
-
-
 def die_with_parent() -> None:
     """SIGKILL when the parent dies, so nothing outlives the process that watches it."""
     prctl(PR_SET_PDEATHSIG, 9)

@@ -401,7 +401,6 @@ def serve(argv: list[str] | None = None) -> None:
     os.environ.update(GRADING_ENV)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     jail.die_with_parent()
-    jail.keep_freed_memory()  # inherited by every notebook forked from here
     mode = probe()
     _preload()
     out = sys.stdout

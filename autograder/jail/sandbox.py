@@ -111,8 +111,8 @@ def _parse_notebook(text: str) -> Any:
     nbformat costs a second (its schema validator), which every `riddles check` would pay.
     Older formats, and files without a version, go through nbformat's converter as before."""
     nb = json.loads(text)
-    if isinstance(nb, dict) and nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list):
-        return nb
+    if not isinstance(nb, dict) or (nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list)):
+        return nb  # format 4, or not a notebook at all (read_cells says so in its own words)
     import nbformat
 
     with warnings.catch_warnings():  # nbformat's complaints about a student's file are not ours to print
