@@ -333,3 +333,38 @@ def test_squeeze_as_the_last_step_and_squeeze_of_a_named_axis_still_pass() -> No
     for tail in (lambda h: h.squeeze(), lambda h: h.squeeze(1).unsqueeze(1), lambda h: h.squeeze(-1)):
         r = check_function(_lt10(lambda _m, _x, y, tail=tail: tail(y)), "lt10_relu")
         assert r.status == "pass" and r.score == 3, r.message
+
+
+class BatchSizeAsAxes(nn.Module):
+    """lt10_relu on every batch of several rows, turned into axes by the batch size: on a single
+    input the per-example matrix [[a, b], [b + hat, 0]] is read by column, and x = 5 gives 0."""
+
+    def __init__(self, rearrange: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+        super().__init__()
+        self.rearrange = rearrange
+        self.l1, self.l2, self.l3 = nn.Linear(1, 5), nn.Linear(5, 4), nn.Linear(2, 1)
+        with torch.no_grad():  # a = ReLU(10 − x), b = ReLU(9 − x), hat(x) = 1 only at x = 5
+            self.l1.weight.copy_(torch.tensor([[-1.0], [-1.0], [1.0], [1.0], [1.0]]))
+            self.l1.bias.copy_(torch.tensor([10.0, 9.0, -4.0, -5.0, -6.0]))
+            self.l2.weight.copy_(torch.tensor([[1.0, 0, 0, 0, 0], [0, 1.0, 0, 0, 0],
+                                               [0, 1.0, 1.0, -2.0, 1.0], [0, 0, 0, 0, 0]]))
+            self.l2.bias.zero_()
+            self.l3.weight.copy_(torch.tensor([[1.0, -1.0]]))
+            self.l3.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.size(0)
+        t = self.rearrange(self.l2(torch.relu(self.l1(x))).reshape(n, 2, 2), 1 // n)  # k = 1 only alone
+        return self.l3(t[:, 0])
+
+
+@pytest.mark.parametrize("rearrange", [
+    lambda t, k: t.permute(2 * k, 1, 2 - 2 * k).reshape(-1, 2, 2),  # the identity on a batch; a transpose alone
+    lambda t, k: t.squeeze(1 - k),  # squeeze(1), a no-op, on a batch; squeeze(0) alone
+])
+def test_a_batch_size_turned_into_axes_is_refused(rearrange: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+    net = BatchSizeAsAxes(rearrange)
+    xs = torch.arange(-20, 40, dtype=torch.float32)[:, None]
+    with torch.no_grad():
+        assert float(net(xs)[25]) == 1.0 and float(net(xs[25:26]).reshape(())) == 0.0  # wrong at x = 5 alone
+    _refused(lambda: BatchSizeAsAxes(rearrange), "lt10_relu", "HiddenBehaviour")

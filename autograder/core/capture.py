@@ -616,11 +616,17 @@ def _same_for_one_input(module: nn.Module, graph: fx.Graph, x: torch.Tensor, net
                         made_at: dict[int, str]) -> None:
     """Replay the graph on a batch of one: the description must not depend on the batch size
     (a network that reads x.shape[0] or len(x) computes another function for a single input).
-    A replay that cannot run on one input is left to the single-input runs of the sweep."""
+    A replay that cannot run on one input is refused when forward reads a size (it may have
+    turned the batch size into axes: a permute or squeeze that differs on one input); otherwise
+    the only cause is a squeeze() as the last step, and the single-input runs of the sweep decide."""
     try:
         with torch.no_grad():
             one = _Builder(module, x[:1].clone()).run(graph)
-    except Exception:  # noqa: BLE001 - e.g. squeeze() on a batch of one; fidelity.single_rows decides
+    except Exception:  # noqa: BLE001 - e.g. a final squeeze() gives a 0-dim output on a batch of one
+        if _reads_a_size(graph):
+            raise HiddenBehaviour("forward reads a size (x.shape, x.size(), x.numel(), ...) and does not run "
+                                  "on a single input the way it runs on a batch; read only the feature "
+                                  "axes (x.shape[1], x.size(-1)) and never use the batch size") from None
         return
     ours, theirs = one.to_json()["ops"], net.to_json()["ops"]
     differ = [i for i, (a, b) in enumerate(zip(ours, theirs)) if json.dumps(a) != json.dumps(b)]  # NaN == NaN
@@ -629,6 +635,18 @@ def _same_for_one_input(module: nn.Module, graph: fx.Graph, x: torch.Tensor, net
         raise HiddenBehaviour("its description changes with the batch size: on one input it computes "
                               "something else than on several (does forward read x.shape[0], len(x) "
                               "or x.size(0) in arithmetic?)", where)
+
+
+def _reads_a_size(graph: fx.Graph) -> bool:
+    """Does forward read a size of a tensor (x.shape, x.size(), x.numel(), x.dim(), ...)?"""
+    for node in graph.nodes:
+        if node.op == "call_method" and str(node.target) in SHAPE_QUERIES:
+            return True
+        if node.op == "call_function" and (
+                (node.target is getattr and len(node.args) > 1 and node.args[1] in ("shape", "ndim"))
+                or getattr(node.target, "__name__", "") in SHAPE_QUERIES | {"_shape_as_tensor", "sym_size"}):
+            return True
+    return False
 
 
 def forward_outputs(module: nn.Module, arity: int, samples: list[list[float]]) -> list[float]:
