@@ -368,3 +368,110 @@ def test_a_batch_size_turned_into_axes_is_refused(rearrange: Callable[[torch.Ten
     with torch.no_grad():
         assert float(net(xs)[25]) == 1.0 and float(net(xs[25:26]).reshape(())) == 0.0  # wrong at x = 5 alone
     _refused(lambda: BatchSizeAsAxes(rearrange), "lt10_relu", "HiddenBehaviour")
+
+
+# ---- how a student calls it: alone, unbatched, in inference mode, in another float type -------------
+def cancelling_sequential() -> nn.Module:
+    """Exact function: the reference lt10_relu. Its last layer adds K·h − K·h with K = 2^30: the
+    matrix product rounds differently for one row than for a large batch (another summation order)."""
+    big = 2.0**30
+    net = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 5), nn.Linear(5, 1, bias=False))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[-1.0], [-1.0]]))
+        net[0].bias.copy_(torch.tensor([10.0, 9.0]))
+        net[2].weight.copy_(torch.tensor([[0.5, -0.5], [0.25, -0.25], [1.0, -1.0], [0.25, -0.25], [1.0, -1.0]]))
+        net[2].bias.zero_()
+        net[3].weight.copy_(torch.tensor([[1.0, 1.0, big, 1.0, -big]]))
+    return net
+
+
+def test_a_network_wrong_on_a_single_input_but_right_in_batches_is_refused() -> None:
+    net = cancelling_sequential()
+    with torch.no_grad():
+        batch = net(torch.arange(-20.0, 40.0).unsqueeze(1)).flatten()
+        alone = [float(net(torch.tensor([[float(v)]]))) for v in range(-20, 40)]
+    want = [1.0 if v < 10 else 0.0 for v in range(-20, 40)]
+    if batch.tolist() != want or alone == want:
+        pytest.skip("this machine's matrix product sums one row in the same order as a batch")
+    _refused(cancelling_sequential, "lt10_relu", "alone", "rounding")
+
+
+def _flip_under_inference(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    flip = float(torch.is_inference_mode_enabled())
+    return y * (1 - 2 * flip) + flip
+
+
+class FlipsUnbatched(nn.Module):
+    """The reference lt10_relu with its two units swapped by flip(1) after an unsqueeze(1): a no-op
+    on a batch (B, 1, 2), a swap for an unbatched input of shape (1,) (net(torch.tensor([9.])))."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.inner[1](self.inner[0](x.unsqueeze(1)))
+        return self.inner[2](h.flip(1)).flatten(1)
+
+
+def test_a_network_that_differs_when_called_without_the_batch_axis_is_refused() -> None:
+    with torch.no_grad():
+        assert float(FlipsUnbatched()(torch.tensor([9.0]))) != 1.0
+    _refused(FlipsUnbatched, "lt10_relu", "HiddenBehaviour")
+
+
+def test_a_network_that_reads_the_inference_mode_is_refused() -> None:
+    _refused(_lt10(_flip_under_inference), "lt10_relu", "HiddenBehaviour")
+
+
+class NoWeights(nn.Module):
+    """lt10 without weights: relu(1 − relu((x − c)·2^31)) with c = 9 − 2^-30 computes in its
+    input's float type: right in float32 (c rounds to 9), and wrong at x = 9 in float64."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(1 - torch.relu((x - (9 - 2.0**-30)) * 2.0**31))
+
+
+def test_a_network_without_weights_is_swept_in_both_float_types() -> None:
+    with torch.no_grad():
+        assert float(NoWeights()(torch.tensor([[9.0]], dtype=torch.float64))) == 0.0  # wrong
+    r = check_function(NoWeights, "lt10_relu")
+    assert r.status == "fail" and r.score == 0, r.message
+    assert "also runs on float64 inputs" in r.message, r.message
+
+
+class CountsInAnArray(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+        self.calls = __import__("numpy").zeros(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1  # in place: the same array object
+        return self.inner(x) + 5.0 * float(self.calls[0] > 1000)
+
+
+class CountsWithAnIterator(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+        self.ticks = __import__("itertools").count()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x) + 5.0 * float(next(self.ticks) > 1000)
+
+
+class CountsOnTorch(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+        torch._riddle_test_calls = 0  # type: ignore[attr-defined]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        torch._riddle_test_calls += 1  # type: ignore[attr-defined]
+        return self.inner(x) + 5.0 * float(torch._riddle_test_calls > 1000)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("factory", [CountsInAnArray, CountsWithAnIterator, CountsOnTorch])
+def test_a_counter_in_an_array_an_iterator_or_a_module_is_refused(factory: Callable[[], nn.Module]) -> None:
+    _refused(factory, "lt10_relu", "HiddenBehaviour", "changed")

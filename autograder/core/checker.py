@@ -84,7 +84,7 @@ def capture_riddle(riddle: Riddle, fn: Any, call_timeout: float = CALL_TIMEOUT) 
                     entry["network"] = net.to_json()
                     entry["outputs"] = forward_outputs(module, inst.arity, samples)
                     entry["sweep"] = forward_sweep(module, inst, net)
-                    single_rows(module, inst, net)
+                    single_rows(module, inst, net, entry["sweep"])
                 refuse_changed_state(state, module)
         except NotImplementedError:
             return {"id": riddle.id, "status": "missing", "message": "not implemented yet"}

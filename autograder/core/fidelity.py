@@ -322,7 +322,26 @@ def forward_sweep(module: nn.Module, riddle: Riddle, net: Network) -> list[dict[
     rows = min(SWEEP_ROWS, max(256, SWEEP_FLOATS // max(1, max(op.size for op in net.ops))))
     sampled = any(d.method != "enumeration" for d in riddle.domains)
     whole = normal_form(net, prune=False) if sampled and net.arity == 1 and riddle.runs is not None else None
-    return [_sweep_domain(module, riddle, net, d, dtype, rows, whole) for d in riddle.domains]
+    entries = [_sweep_domain(module, riddle, net, d, dtype, rows, whole) for d in riddle.domains]
+    other = _other_dtype(module, riddle.arity, dtype)
+    if other is not None:  # no weight fixes its float type: the caller's input does
+        for d, entry in zip(riddle.domains, entries):
+            more = _sweep_domain(module, riddle, net, d, other, rows, whole, against_description=False)
+            entry["other_dtype"] = {"dtype": str(other).replace("torch.", ""), "wrong": more["wrong"],
+                                    "examples": more["examples"]}
+    return entries
+
+
+def _other_dtype(module: nn.Module, arity: int, dtype: torch.dtype) -> torch.dtype | None:
+    """The other wide float type, when the module also runs on inputs of that type (a network
+    without float weights computes in the type of its input, which the caller chooses)."""
+    other = torch.float64 if dtype == torch.float32 else torch.float32
+    try:
+        with torch.no_grad():
+            module(torch.zeros((1, arity), dtype=other))
+    except Exception:  # noqa: BLE001 - the usual case: its weights have one type
+        return None
+    return other
 
 
 @contextmanager
@@ -339,7 +358,7 @@ def threads(count: int) -> Iterator[None]:
 
 
 def _sweep_domain(module: nn.Module, riddle: Riddle, net: Network, d: Domain, dtype: torch.dtype,
-                  rows: int, line_net: UnitNet | None = None) -> dict[str, Any]:
+                  rows: int, line_net: UnitNet | None = None, against_description: bool = True) -> dict[str, Any]:
     entry: dict[str, Any] = {"domain": d.name, "points": 0, "wrong": 0, "examples": [], "note": ""}
     if d.method == "enumeration":
         batches: Iterator[list[np.ndarray]] = _enumerated(d, rows)
@@ -356,7 +375,7 @@ def _sweep_domain(module: nn.Module, riddle: Riddle, net: Network, d: Domain, dt
     for cols in batches:
         compared.append(_sweep_batch(module, riddle, net, cols, dtype, entry))
     # Against the description once per domain, on the rows each batch set aside.
-    if compared:
+    if compared and against_description:
         _agrees_with_description(net, np.concatenate([p for p, _ in compared]),
                                  np.concatenate([y for _, y in compared]))
     return entry
@@ -377,24 +396,70 @@ def _agrees_with_description(net: Network, pts: np.ndarray, ys: np.ndarray) -> N
                               "on how it is called (batch size, grad mode, threads, or how often)")
 
 
-def single_rows(module: nn.Module, riddle: Riddle, net: Network, count: int = 8) -> None:
-    """Run a few inputs one at a time (batch size 1, as a student would call it): both ends of
-    the public domain and seeded random inputs in it, each coordinate drawn on its own."""
+def single_rows(module: nn.Module, riddle: Riddle, net: Network, sweep: list[dict[str, Any]] | None = None,
+                count: int = 8) -> None:
+    """Run a few inputs one at a time, as a student calls the network: both ends of the public
+    domain and seeded random inputs in it, each coordinate drawn on its own.  Each one runs as
+    a batch of one in turn without grad, with grad and in inference mode, and once more without
+    the batch axis (shape (arity,)) when the network accepts that.  Every run must agree with
+    the description and give the right answer: a float pass can round differently for one
+    input than in the sweep's large batches (another summation order), and a forward can read
+    the grad or inference mode.  (The answers are not checked when the `sweep` already found
+    wrong inputs: the network fails there, with its counterexamples.)"""
     d, dtype = riddle.domains[0], module_dtype(module)
     hi = min(d.hi, d.lo + 2 ** MANTISSA[dtype])  # inputs the module's dtype holds exactly
     rng = random.Random(0)
     picks = [[d.lo] * d.arity, [hi] * d.arity]
     picks += [[rng.randint(d.lo, hi) for _ in range(d.arity)] for _ in range(max(0, count - 2))]
     pts = np.array(picks[:count], dtype=np.float64)
-    ys = []
+    rows, ys = [], []
     for k in range(len(pts)):
-        with torch.no_grad():
-            y = module(torch.from_numpy(pts[k:k + 1]).to(dtype))
+        x = torch.from_numpy(pts[k:k + 1]).to(dtype)
+        with CALL_MODES[k % len(CALL_MODES)]():
+            y = module(x)
         if not isinstance(y, torch.Tensor) or y.numel() != 1:
             raise HiddenBehaviour("called on a single input, the network returns something else "
                                   "than one number")
+        rows.append(k)
         ys.append(float(y.detach().reshape(-1).to(torch.float64)[0]))
-    _agrees_with_description(net, pts, np.array(ys))  # every run against the description at once
+        unbatched = _unbatched(module, x[0])
+        if unbatched is not None:
+            rows.append(k)
+            ys.append(unbatched)
+    at = pts[rows]
+    _agrees_with_description(net, at, np.array(ys))  # every run against the description at once
+    if not any(entry.get("wrong") for entry in sweep or []):
+        _right_alone(riddle, at, np.array(ys))
+
+
+CALL_MODES = (torch.no_grad, torch.enable_grad, torch.inference_mode)
+
+
+def _unbatched(module: nn.Module, x: torch.Tensor) -> float | None:
+    """The output for one input without the batch axis (net(torch.tensor([3.]))), or None when
+    the network does not run on that shape (the documented call is a batch)."""
+    try:
+        with torch.no_grad():
+            y = module(x)
+    except Exception:  # noqa: BLE001 - a network may require the batch axis
+        return None
+    if not isinstance(y, torch.Tensor) or y.numel() != 1:
+        return None
+    return float(y.detach().reshape(-1).to(torch.float64)[0])
+
+
+def _right_alone(riddle: Riddle, pts: np.ndarray, ys: np.ndarray) -> None:
+    """Each single-input run must classify its input right, as the sweep's batches must."""
+    cols = [pts[:, k].astype(np.int64) for k in range(pts.shape[1])]
+    want = np.asarray(riddle.target(*cols), dtype=np.float64)
+    err = np.abs(ys - want)
+    ok = err <= float(riddle.tolerance) if riddle.rule == "tolerance" and riddle.tolerance is not None else err < 0.5
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        x = ", ".join(str(int(v)) for v in pts[i])
+        raise HiddenBehaviour(f"run on f({x}) alone it outputs {float(ys[i])!r}, but the answer is "
+                              f"{float(want[i]):g}, while its batched runs were right: its float rounding "
+                              "depends on how it is called (large weights that cancel?)")
 
 
 def _sweep_batch(module: nn.Module, riddle: Riddle, net: Network, cols: list[np.ndarray],

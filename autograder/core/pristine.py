@@ -19,6 +19,8 @@ one function, not about the calls the grader happened to make.
 from __future__ import annotations
 
 import builtins
+import collections
+import hashlib
 import operator
 import os
 import re
@@ -26,6 +28,7 @@ import types
 from functools import cache
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -162,21 +165,53 @@ PLAIN = (int, float, complex, str, bytes, bool, type(None))
 TRACER_CONSTANT = re.compile(r"the network: attribute '_tensor_constant\d+'$")
 
 
+DEPTH = 6  # how deep containers and objects are followed
+
+
 def _fingerprint(value: Any, depth: int = 0) -> Any:
-    """What a value is, deeply enough to notice a counter, a flag, a list that grows or a tensor
-    changed in place; identity for anything else."""
+    """What a value is, deeply enough to notice a counter, a flag, a list that grows, a tensor
+    or numpy array changed in place, an iterator that advanced or an object whose attributes
+    changed; followed DEPTH levels deep."""
     if isinstance(value, PLAIN):
         return (type(value).__name__, value)
     if isinstance(value, torch.Tensor):
         return ("tensor", id(value), value._version)
-    if depth < 3 and isinstance(value, (list, tuple, set, frozenset)):
+    if isinstance(value, np.ndarray):
+        data = value.tobytes() if value.dtype != object else repr(value.tolist()).encode()
+        return ("ndarray", id(value), str(value.dtype), value.shape, hashlib.sha1(data).hexdigest())
+    if isinstance(value, nn.Module) or depth >= DEPTH:
+        return ("object", id(value), type(value).__name__)
+    if isinstance(value, (list, tuple, set, frozenset, collections.deque)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
         return (type(value).__name__, tuple(_fingerprint(v, depth + 1) for v in items))
-    if depth < 3 and isinstance(value, dict):
+    if isinstance(value, dict):
         return ("dict", tuple((repr(k), _fingerprint(v, depth + 1)) for k, v in value.items()))
-    if isinstance(value, nn.Module):
-        return ("module", id(value))
-    return ("object", id(value), type(value).__name__)
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type,
+                          types.ModuleType)):
+        return ("object", id(value), type(value).__name__)
+    if isinstance(value, types.GeneratorType):  # a counter kept in a generator's locals
+        frame = value.gi_frame
+        where = None if frame is None else (frame.f_lasti, _fingerprint(dict(frame.f_locals), depth + 1))
+        return ("generator", id(value), where)
+    attrs = getattr(value, "__dict__", None)
+    if isinstance(attrs, dict):  # an object of the notebook's: its attributes
+        return ("object", id(value), type(value).__name__, _fingerprint(dict(attrs), depth + 1))
+    return ("object", id(value), type(value).__name__, _opaque_state(value, depth))
+
+
+def _opaque_state(value: Any, depth: int) -> Any:
+    """An object without attributes (itertools.count, an iterator, array.array): what pickling
+    would save of it, else its repr (count(5) after four calls of next)."""
+    try:
+        reduced = value.__reduce_ex__(4)
+        if isinstance(reduced, tuple):
+            return _fingerprint(tuple(r for r in reduced[1:] if not callable(r)), depth + 1)
+    except Exception:  # noqa: BLE001 - not picklable: its repr is what can be seen
+        pass
+    try:
+        return repr(value)[:500]
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _not_ours(obj: Any) -> bool:
@@ -200,9 +235,15 @@ def _function_state(fn: Any, label: str, state: dict[str, Any], seen: set[int]) 
     glob = getattr(fn, "__globals__", {})
     for code in _codes(fn.__code__):
         for g in code.co_names:
-            if g not in glob or isinstance(glob[g], type(torch)):
+            if g not in glob:
                 continue
             value = glob[g]
+            if isinstance(value, types.ModuleType):  # a counter kept on a module: torch.calls += 1
+                for attr in code.co_names:
+                    held = getattr(value, attr, None) if attr in vars(value) else None
+                    if held is not None and not callable(held) and not isinstance(held, types.ModuleType):
+                        state[f"{g}.{attr}"] = _fingerprint(held)
+                continue
             if _not_ours(value) or isinstance(value, type):
                 _callable_state(value, f"the global {g!r}", state, seen)
             elif not callable(value):

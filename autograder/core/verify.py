@@ -304,12 +304,12 @@ def _read_sweep(riddle: Riddle, sweep: Any) -> list[dict[str, Any]] | str:
               and all(isinstance(e.get(k), int) and not isinstance(e.get(k), bool) and e[k] >= 0
                       for k in ("points", "wrong"))
               and isinstance(e.get("examples"), list) and isinstance(e.get("note", ""), str))
-        if ok:
-            for ex in e["examples"][:SHOW]:
-                ok = ok and (isinstance(ex, list) and len(ex) == 2 and isinstance(ex[0], list)
-                             and len(ex[0]) == riddle.arity
-                             and all(isinstance(c, int) and not isinstance(c, bool) for c in ex[0])
-                             and isinstance(ex[1], (int, float)) and not isinstance(ex[1], bool))
+        ok = ok and _examples_ok(riddle, e["examples"])
+        other = e.get("other_dtype")
+        if other is not None:
+            ok = ok and (isinstance(other, dict) and other.get("dtype") in ("float32", "float64")
+                         and isinstance(other.get("wrong"), int) and not isinstance(other["wrong"], bool)
+                         and other["wrong"] >= 0 and _examples_ok(riddle, other.get("examples")))
         if not ok:
             return "the network's own forward pass over the graded inputs sent back malformed data"
         if d.method == "enumeration" and e["points"] != d.size:
@@ -317,6 +317,14 @@ def _read_sweep(riddle: Riddle, sweep: Any) -> list[dict[str, Any]] | str:
                     f"{d.size:,} inputs of {d.describe()}")
         out.append(e)
     return out
+
+
+def _examples_ok(riddle: Riddle, examples: Any) -> bool:
+    """Counterexamples as the sweep reports them: [[input, ...], output]."""
+    return isinstance(examples, list) and all(
+        isinstance(ex, list) and len(ex) == 2 and isinstance(ex[0], list) and len(ex[0]) == riddle.arity
+        and all(isinstance(c, int) and not isinstance(c, bool) for c in ex[0])
+        and isinstance(ex[1], (int, float)) and not isinstance(ex[1], bool) for ex in examples[:SHOW])
 
 
 def _with_public_run(riddle: Riddle, sweep: list[dict[str, Any]], samples: list[list[int]],
@@ -342,6 +350,7 @@ def _apply_sweep(riddle: Riddle, net: Network, v: Verdict, sweep: list[dict[str,
             v.notes.append(size + str(e["note"])[:300])
     bad = next(((d, e) for d, e in zip(riddle.domains, sweep) if e["wrong"]), None)
     if bad is None:
+        _apply_other_dtype(riddle, net, v, sweep)
         return
     d, e = bad
     v.run_fails = True
@@ -357,6 +366,28 @@ def _apply_sweep(riddle: Riddle, net: Network, v: Verdict, sweep: list[dict[str,
     v.notes.append(f"the function its weights define is right, but the network's own {net.dtype} "
                    "forward pass gets these inputs wrong when it runs (float rounding, a cast, or "
                    "a trick that only works while traced); a pass needs both")
+
+
+def _apply_other_dtype(riddle: Riddle, net: Network, v: Verdict, sweep: list[dict[str, Any]]) -> None:
+    """A network without float weights computes in the float type of its input, which the
+    caller chooses: its forward pass must be right in both types that it runs in."""
+    bad = next(((d, e["other_dtype"]) for d, e in zip(riddle.domains, sweep)
+                if e.get("other_dtype") and e["other_dtype"]["wrong"]), None)
+    if bad is None:
+        return
+    d, e = bad
+    said = (f"no weight fixes its float type, so it also runs on {e['dtype']} inputs, and its "
+            f"{e['dtype']} forward pass is wrong on {e['wrong']:,} input(s) of {d.describe()}")
+    if not v.exact:
+        v.notes.append(said)
+        return
+    v.exact, v.run_fails = False, True
+    v.wrong, v.partial_count = e["wrong"], False
+    v.checked = v.checked[: riddle.domains.index(d)] + [d.describe()]
+    v.counterexamples = [Counterexample(list(inp), float(int(np.asarray(riddle.target(*inp)))), float(got))
+                         for inp, got in e["examples"][:SHOW]]
+    v.notes.append(f"the function its weights define is right, and so is its {net.dtype} forward pass, but "
+                   f"{said}; give it a weight (an nn.Linear) or make it right in both types")
 
 
 def _upside_down(riddle: Riddle, points: list[list[int]], exact: list[Fraction]) -> bool:
