@@ -21,7 +21,9 @@ from .network import Network
 from .normal import UnitNet, normal_form, settle
 from .regions import RegionCapExceeded, verify_regions
 from .riddles import Domain, Riddle
+from .rounding import BITS, at_points, chunk_rows, first_unsafe, same_in_every_order
 from .sequential import find_skip
+from .sweep_points import breakpoints, enumerated, sampled_points
 
 CHUNK = 1 << 20
 SHOW = 5
@@ -368,6 +370,45 @@ def _apply_sweep(riddle: Riddle, net: Network, v: Verdict, sweep: list[dict[str,
                    "a trick that only works while traced); a pass needs both")
 
 
+def _same_answer_in_every_order(riddle: Riddle, net: Network, v: Verdict) -> None:
+    """(c) of the rule (docs/theory.md §5): no order of adding in the float pass (a batch, a single
+    input, other threads, another matrix library) may change an answer.  Proven for a whole
+    domain when nothing can round in an order-dependent way, else bounded at every swept input."""
+    for d in riddle.domains[:1] if riddle.rule == "tolerance" else riddle.domains:
+        if same_in_every_order(net, d.lo, d.hi):
+            continue
+        if riddle.rule == "tolerance":
+            pts = np.arange(d.lo, d.hi + 1, dtype=np.float64)[:, None]
+            out = at_points(net, pts)
+            mid, half = ((out.lo + out.hi) / 2).ravel(), ((out.hi - out.lo) / 2).ravel()
+            want = _target(riddle, pts.astype(np.int64)).astype(np.float64)
+            bad = np.flatnonzero(~(out.err.ravel() + np.abs(mid - want) + half <= float(riddle.tolerance or 0)))
+            found = ([int(pts[bad[0], 0])], float(out.err.ravel()[bad[0]])) if bad.size else None
+        else:
+            found = first_unsafe(net, _swept_chunks(riddle, net, d), 0.5)
+        if found is not None:
+            x, err = found
+            v.exact = False
+            v.refused = (f"its float answer at f({', '.join(map(str, x))}) can change with the order in which "
+                         f"its sums are added (by up to {err:.3g}; one input, a batch, other threads or "
+                         "another matrix library add in other orders), so it is not counted as exact; "
+                         "avoid large weights that cancel, and keep the sums exact (dyadic weights, "
+                         f"values below 2^{BITS[net.dtype]})")
+            return
+
+
+def _swept_chunks(riddle: Riddle, net: Network, d: Domain) -> Iterator[np.ndarray]:
+    """The inputs of `d` the sweep runs, as (P, arity) float arrays in batches."""
+    rows = chunk_rows(net)
+    if d.method == "enumeration":
+        for cols in enumerated(d, rows):
+            yield np.stack([c.astype(np.float64) for c in cols], axis=1)
+        return
+    pts = sampled_points(d, BITS[net.dtype], breakpoints(net, riddle, d))
+    for i in range(0, len(pts), rows):
+        yield np.array(pts[i:i + rows], dtype=np.float64)[:, None]
+
+
 def _apply_other_dtype(riddle: Riddle, net: Network, v: Verdict, sweep: list[dict[str, Any]]) -> None:
     """A network without float weights computes in the float type of its input, which the
     caller chooses: its forward pass must be right in both types that it runs in."""
@@ -429,6 +470,8 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None)
     if riddle.rule == "tolerance":
         v.exact = _tolerance(riddle, net, v)
         v.checked.append(riddle.domains[0].describe())
+        if v.exact:
+            _same_answer_in_every_order(riddle, net, v)
     else:
         ok = True
         analysable = riddle.runs is not None if riddle.arity == 1 else riddle.pieces is not None
@@ -455,6 +498,8 @@ def verify(riddle: Riddle, net: Network, outputs: Any = None, sweep: Any = None)
             v.upside_down = not v.exact and _upside_down(riddle, samples[: public.size], exact_vals)
         if outputs is not None and not isinstance(swept, str):
             _apply_sweep(riddle, net, v, _with_public_run(riddle, swept, samples, outputs))
+        if v.exact:
+            _same_answer_in_every_order(riddle, net, v)
         if outputs is not None:
             _float_info(riddle, net, v, samples, exact_vals, outputs)
     if not v.exact and not v.refused and neurons < riddle.lower_bound:
