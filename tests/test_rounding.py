@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from autograder.core.capture import capture
-from autograder.core.evaluate import exact_output
+from autograder.core.evaluate import exact_output, exact_values
+from autograder.core.ranges import ranges
 from autograder.core.riddles import RIDDLES
 from autograder.core.rounding import at_points, same_in_every_order
 from autograder.core.verify import verify
@@ -93,3 +94,20 @@ def test_a_sum_of_two_terms_with_power_of_two_weights_is_the_same_in_every_order
     net.ops[1].weight[:] = 1.0
     net.ops[1].bias[:] = -(2.0**62)
     assert same_in_every_order(net, 0, 2**64 - 1)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_affine_ranges_hold_every_exact_value(seed: int) -> None:
+    gen = torch.Generator().manual_seed(100 + seed)
+    net = capture(_random_net(gen, torch.float64, dyadic=seed % 2 == 0, big=0.0), 1)
+    pts = np.arange(-200, 201, dtype=np.int64)[:, None]
+    values = exact_values(net, pts, keep=tuple(range(len(net.ops))))
+    for k, (lo, hi) in enumerate(ranges(net, [-200], [200])):
+        got = np.array([float(f) for f in values[k].fractions()]).reshape(len(pts), -1)
+        assert np.all(got >= lo - 1e-9) and np.all(got <= hi + 1e-9), (k, net.ops[k])
+
+
+def test_the_residual_fold_keeps_its_range_where_intervals_triple_it() -> None:
+    net = capture(R.is_even_network(32), 1)
+    lo, hi = ranges(net, [0], [2**32 - 1])[net.output]
+    assert -(2.0**20) <= lo[0] <= 0 and 1 <= hi[0] <= 2.0**20  # intervals: about 3^32 · 2^32

@@ -475,3 +475,30 @@ class CountsOnTorch(nn.Module):
 @pytest.mark.parametrize("factory", [CountsInAnArray, CountsWithAnIterator, CountsOnTorch])
 def test_a_counter_in_an_array_an_iterator_or_a_module_is_refused(factory: Callable[[], nn.Module]) -> None:
     _refused(factory, "lt10_relu", "HiddenBehaviour", "changed")
+
+
+class BumpBehindTheFolds(nn.Module):
+    """The reference fold, then a bump at A = 3,000,000,001 (odd) that cancels exactly:
+    (K·b + 1) − K·b − 1 with K = 2^60, read through v = relu(x + 1) − 1 rather than x, and placed
+    after the folds, where the search for breakpoints gives up.  Exact function: the fold; the
+    float64 run outputs 0 at A, which no chosen input of the sweep is near."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.fold = ResidualFold(n).double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.fold(x)
+        v = torch.relu(x + 1) - 1
+        a = 3_000_000_001
+        b = torch.relu(v - (a - 1)) - 2 * torch.relu(v - a) + torch.relu(v - (a + 1))
+        p = 2.0**60 * b
+        return y + ((p + 1) - p - 1)
+
+
+def test_a_huge_domain_needs_a_proof_that_its_float_pass_is_right_where_it_is_not_run() -> None:
+    with torch.no_grad():
+        assert float(BumpBehindTheFolds(32)(torch.tensor([[3_000_000_001.0]], dtype=torch.float64))) == 0.0
+    r = check_function(lambda n: BumpBehindTheFolds(n) if n == 32 else reference_fold(n), "is_even_network")
+    assert r.status == "fail" and r.score == 0, r.message
+    assert "cannot prove" in r.message and "n = 32" in r.message, r.message

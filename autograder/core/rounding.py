@@ -109,11 +109,15 @@ class Values:
         return Values(self.lo[:, idx], self.hi[:, idx], self.err[:, idx], self.grid[:, idx], self.same[:, idx])
 
 
-def propagate(net: Network, first: Values) -> Values:
-    """Values of every op from those of the input, at points (lo == hi) or over a box."""
+def propagate(net: Network, first: Values, bounds: list[tuple[np.ndarray, np.ndarray]] | None = None) -> Values:
+    """Values of every op from those of the input, at points (lo == hi) or over a box; `bounds`
+    (per op, known ranges of the exact values, ranges.py) narrow the intervals."""
     vals: list[Values] = []
     with np.errstate(all="ignore"):
-        for op in net.ops:
+        for k, op in enumerate(net.ops):
+            if bounds is not None and vals:
+                last = vals[-1]
+                last.lo, last.hi = np.maximum(last.lo, bounds[k - 1][0]), np.minimum(last.hi, bounds[k - 1][1])
             ins = [vals[a] for a in op.args]
             if op.op == "input":
                 vals.append(first)
@@ -249,6 +253,18 @@ def same_in_every_order(net: Network, lo: int, hi: int) -> bool:
                    np.full(shape, 0.0 if exact else float(max(abs(lo), abs(hi))) * 2.0**-p),
                    np.full(shape, 0.0 if exact else NO_GRID), np.ones(shape, dtype=bool))
     return bool(np.all(propagate(net, first).same))
+
+
+def error_on_box(net: Network, lo: int, hi: int) -> float:
+    """A bound on |any faithful float evaluation − exact value| of the output over all of
+    [lo, hi]^arity (0 when nothing can round), for inputs the float type holds (|x| < 2^(p-1))."""
+    from .ranges import ranges
+
+    shape = (1, net.arity)
+    first = Values(np.full(shape, float(lo)), np.full(shape, float(hi)), np.zeros(shape), np.zeros(shape),
+                   np.ones(shape, dtype=bool))
+    bounds = [(a.reshape(1, -1), b.reshape(1, -1)) for a, b in ranges(net, [lo] * net.arity, [hi] * net.arity)]
+    return float(np.max(propagate(net, first, bounds).err))
 
 
 def at_points(net: Network, points: np.ndarray) -> Values:
