@@ -246,6 +246,8 @@ def _with_const(op: Op, x: Values, net: Network) -> Values:
 def same_in_every_order(net: Network, lo: int, hi: int) -> bool:
     """True when the float pass computes the same bits in every order on all of [lo, hi]^arity
     (inputs above 2^p are already rounded when they reach the network: they count as such)."""
+    if _rounds_once_everywhere(net, lo, hi):
+        return True
     p = BITS[net.dtype]
     exact = max(abs(lo), abs(hi)) <= 2**p
     shape = (1, net.arity)
@@ -265,6 +267,43 @@ def error_on_box(net: Network, lo: int, hi: int) -> float:
                    np.ones(shape, dtype=bool))
     bounds = [(a.reshape(1, -1), b.reshape(1, -1)) for a, b in ranges(net, [lo] * net.arity, [hi] * net.arity)]
     return float(np.max(propagate(net, first, bounds).err))
+
+
+def _rounds_once_everywhere(net: Network, lo: int, hi: int) -> bool:
+    """The quick case: no sigmoid, and every sum has one term, or two with power-of-two weights
+    of at least 1 (exact products), and no value can come near overflow (interval sizes)."""
+    size = [np.full(net.arity, float(max(abs(lo), abs(hi))))]
+    for op in net.ops[1:]:
+        ins = [size[a] for a in op.args]
+        if op.op == "linear":
+            w = np.asarray(op.weight, dtype=np.float64)
+            b = np.zeros(w.shape[0]) if op.bias is None else np.asarray(op.bias, dtype=np.float64)
+            terms = (w != 0).sum(axis=1) + (b != 0)
+            big = np.abs(w) >= 1
+            if not np.all((terms <= 1) | ((terms <= 2) & np.all(_pow2(w) & (big | (w == 0)), axis=1))):
+                return False
+            size.append((ins[0].reshape(-1, w.shape[1]) @ np.abs(w).T + np.abs(b)).ravel())
+        elif op.op == "relu":
+            size.append(ins[0])
+        elif op.op in ("add", "sub"):
+            size.append(ins[0] + ins[1])
+        elif op.op in ("shift", "scale"):
+            c = np.broadcast_to(np.abs(np.asarray(op.const, dtype=np.float64)), op.shape).ravel()
+            if op.op == "shift":
+                size.append(ins[0] + c)
+            elif op.divide:
+                if np.any(c == 0):
+                    return False
+                size.append(ins[0] / c)
+            else:
+                size.append(ins[0] * c)
+        elif op.op == "gather":
+            size.append(np.concatenate(ins)[np.asarray(op.index, dtype=np.int64).ravel()])
+        else:
+            return False
+        if not np.all(size[-1] < LARGEST[net.dtype]):
+            return False
+    return True
 
 
 def at_points(net: Network, points: np.ndarray) -> Values:
