@@ -502,3 +502,17 @@ def test_a_huge_domain_needs_a_proof_that_its_float_pass_is_right_where_it_is_no
     r = check_function(lambda n: BumpBehindTheFolds(n) if n == 32 else reference_fold(n), "is_even_network")
     assert r.status == "fail" and r.score == 0, r.message
     assert "cannot prove" in r.message and "n = 32" in r.message, r.message
+
+
+def _rare_jump(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return y + 1000 * (torch.rand(1) < 1e-9).to(y.dtype)  # torch.fx keeps one draw as a constant
+
+
+def _dropout(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.dropout(y, 1e-9)
+
+
+@pytest.mark.parametrize("tail", [_rare_jump, _dropout], ids=["torch.rand", "dropout"])
+def test_a_network_that_draws_random_numbers_is_refused(
+        tail: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    _refused(_lt10(tail), "lt10_relu", "ForbiddenOperation", "random")

@@ -20,7 +20,7 @@ import torch
 import torch.fx as fx
 from torch import nn
 
-from .fidelity import OpRecorder, compare_runs, module_dtype, place, refuse_hidden_behaviour, student_place
+from .fidelity import RANDOM, OpRecorder, compare_runs, module_dtype, place, refuse_hidden_behaviour, student_place
 from .network import Network, Op
 from .pristine import HERE, TORCH_DIR, is_own_function, is_own_method
 from .refusals import (
@@ -319,6 +319,9 @@ class _Builder:
             if not name:
                 raise ForbiddenOperation(f"nn.{type(sub).__name__} (layer '{node.target}') is not "
                                    f"allowed: {ALLOWED_TEXT}")
+        if name in RANDOM:
+            raise ForbiddenOperation(f"{name} draws random numbers: a network must compute the same "
+                                     "function at every call")
         if not deps:  # constant folding: this does not depend on the input
             return self.concrete(node, args, kwargs)
         value = self.concrete(node, args, kwargs)
@@ -607,6 +610,9 @@ def capture(module: Any, arity: int, samples: list[list[float]] | None = None) -
         first = (str(e).strip().splitlines() or [""])[0][:300]
         raise CaptureError(f"forward failed on a batch of shape {tuple(x.shape)}: "
                            f"{type(e).__name__}: {first}", _traceback_place()) from None
+    if ran.random is not None:
+        raise ForbiddenOperation(f"{ran.random[0]} draws random numbers: a network must compute the same "
+                                 "function at every call", ran.random[1])
     compare_runs(traced.calls, ran.calls)
     _same_for_one_input(module, graph, x, net, builder.made_at)
     return net

@@ -176,6 +176,15 @@ def _flat(obj: Any) -> list[Any]:
     return [obj]
 
 
+RANDOM = frozenset({
+    "rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "randperm", "bernoulli", "normal",
+    "multinomial", "poisson", "uniform_", "normal_", "random_", "exponential_", "geometric_", "cauchy_",
+    "log_normal_", "bernoulli_", "dropout", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d",
+    "dropout3d", "rrelu", "rrelu_", "native_dropout"})
+"""torch's functions that draw random numbers: a network that draws them is another function
+at every call (torch.fx runs them once, while tracing, and keeps the numbers as constants)."""
+
+
 class OpRecorder(TorchFunctionMode):
     """Records every torch call that reads an input-dependent tensor (the input, or the output
     of an earlier recorded call), with its constant operands and a copy of its outputs.  It
@@ -187,9 +196,13 @@ class OpRecorder(TorchFunctionMode):
         self.live: dict[int, torch.Tensor] = {id(x): x}
         self.calls: list[Call] = []
         self.where = where
+        self.random: tuple[str, str] | None = None  # the first random draw seen, and where
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in RANDOM and self.random is None:  # noted, not raised: forward could catch it
+            self.random = (name, self.where())
         out = func(*args, **kwargs)
         flat = _flat(args) + _flat(kwargs) if kwargs else _flat(args)
         if not any(isinstance(a, torch.Tensor) and id(a) in self.live for a in flat):
