@@ -127,3 +127,15 @@ def test_two_runs_on_one_output_folder_never_grade_anyone_twice(tmp_path: Path) 
     assert "Traceback" not in second.stderr
     rows = _rows(out)
     assert sorted(rows) == [f"s{i}" for i in range(4)] and set(rows.values()) == {1}
+
+
+def test_names_that_read_alike_never_take_another_students_name(tmp_path: Path) -> None:
+    from autograder.frontends.classgrade import discover
+
+    for folder in ("ada", "ada (2)"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "work.ipynb").write_text("{}")
+    (tmp_path / "ada.ipynb").write_text("{}")
+    names = [s.student for s in discover(tmp_path)]
+    assert sorted(names) == ["ada", "ada (2)", "ada (3)"]
+    assert [s.student for s in discover(tmp_path) if s.notebooks[0].parent.name == "ada (2)"] == ["ada (2)"]

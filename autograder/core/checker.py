@@ -151,7 +151,7 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
         return error(riddle, "the submission sent back malformed data")
     verdicts: list[Verdict] = []
     graded = instances(riddle)
-    by_n = {e.get("n"): e for e in entries if isinstance(e, dict)}
+    by_n = {e.get("n"): e for e in entries if isinstance(e, dict) and isinstance(e.get("n"), (int, type(None)))}
     for inst in graded:
         e = by_n.get(inst.n)
         if e is None:
@@ -166,8 +166,11 @@ def judge(riddle: Riddle, data: Any) -> RiddleResult:
         except DescriptionError as err:
             verdicts.append(refuse(inst, f"invalid network description: {err}"))
             break
+        if not isinstance(e.get("outputs"), list):  # None would mean "a description alone": not from a child
+            verdicts.append(refuse(inst, "the network's own outputs were not reported"))
+            break
         try:
-            verdicts.append(verify(inst, net, e.get("outputs", []), e.get("sweep")))
+            verdicts.append(verify(inst, net, e["outputs"], e.get("sweep")))
         except Exception as err:  # noqa: BLE001 - a fault of the grader on odd input: fail closed, in one line
             verdicts.append(refuse(inst, f"the grader could not decide this network ({type(err).__name__}: "
                                          f"{str(err)[:200]}); it is not counted as exact. Please tell your "

@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+LARGEST = {"cell": 86_400.0, "notebook": 86_400.0, "call": 86_400.0, "memory_gib": 1024.0, "notebooks": 1000}
+"""The largest value of each limit (a day, a TiB, a thousand notebooks): beyond, a timer or a
+memory size would overflow, and no grading run needs more."""
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -34,9 +38,9 @@ class Limits:
         for f in fields(self):
             value = getattr(self, f.name)
             kinds = int if f.name == "notebooks" else (int, float)
-            if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+            if isinstance(value, bool) or not isinstance(value, kinds) or not 0 < value <= LARGEST[f.name]:
                 what = "a positive whole number" if f.name == "notebooks" else "a positive number"
-                raise ValueError(f"the {f.name} limit must be {what}, not {value!r}")
+                raise ValueError(f"the {f.name} limit must be {what} of at most {LARGEST[f.name]:g}, not {value!r}")
 
     @property
     def memory_bytes(self) -> int:
@@ -106,7 +110,7 @@ def from_arguments(get: Any, prefix: str = "", names: tuple[str, ...] = tuple(FL
         if name not in names:
             continue
         value = get(f"{prefix.replace('-', '_')}{flag.replace('-', '_')}")
-        if not value > 0:
-            raise ValueError(f"--{prefix}{flag} must be positive, not {value:g}")
+        if not 0 < value <= LARGEST[name]:
+            raise ValueError(f"--{prefix}{flag} must be positive and at most {LARGEST[name]:g}, not {value:g}")
         values[name] = value if name == "notebooks" else float(value)
     return Limits(**values)

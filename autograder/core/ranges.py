@@ -60,6 +60,8 @@ def ranges(net: Network, lo: list[int], hi: list[int]) -> list[tuple[np.ndarray,
     [lo_1, hi_1] × ... (one bound per input coordinate)."""
     forms: list[Form] = []
     symbols = net.arity
+    widest = max(op.size for op in net.ops)
+    limit = max(net.arity, min(MAX_SYMBOLS, (1 << 24) // max(1, widest)))  # memory: features × symbols
     with np.errstate(all="ignore"):
         for op in net.ops:
             ins = [forms[a] for a in op.args]
@@ -70,7 +72,7 @@ def ranges(net: Network, lo: list[int], hi: list[int]) -> list[tuple[np.ndarray,
             elif op.op == "linear":
                 forms.append(_linear(op, ins[0], symbols))
             elif op.op == "relu":
-                form, symbols = _relu(ins[0], symbols)
+                form, symbols = _relu(ins[0], symbols, limit)
                 forms.append(form)
             elif op.op in ("add", "sub"):
                 a, b = ins
@@ -105,7 +107,7 @@ def _linear(op: Op, x: Form, symbols: int) -> Form:
     return Form(c2.reshape(-1), g2.reshape(-1, symbols), r2.reshape(-1))
 
 
-def _relu(x: Form, symbols: int) -> tuple[Form, int]:
+def _relu(x: Form, symbols: int, limit: int) -> tuple[Form, int]:
     lo, hi = x.lo, x.hi
     on, off = lo >= 0, hi <= 0
     cross = ~on & ~off
@@ -121,7 +123,7 @@ def _relu(x: Form, symbols: int) -> tuple[Form, int]:
         g[cross] = lam[:, None] * g[cross]
         r[cross] = lam * r[cross] + _slack(np.abs(c[cross]), np.abs(g[cross]).sum(axis=1), terms=4)
         rows = np.flatnonzero(cross)
-        if symbols + len(rows) <= MAX_SYMBOLS:
+        if symbols + len(rows) <= limit:
             fresh = np.zeros((len(c), len(rows)))
             fresh[rows, np.arange(len(rows))] = m / 2
             g = np.concatenate([g, fresh], axis=1)

@@ -113,13 +113,23 @@ def public_samples(riddle: Riddle, seed: int = 0) -> list[list[int]]:
     return [[x] for x in range(d.lo, d.lo + 192)] + [[int(x)] for x in extra]
 
 
-def _points(d: Domain) -> Iterator[np.ndarray]:
+ENUMERATION_WORK = 10**9  # points × numbers per point: beyond it a network is too large to enumerate
+
+
+def per_point(net: Network) -> int:
+    """Numbers computed per input point: every op's values, and every weight of a linear op."""
+    return sum(op.size + (op.weight.size if op.weight is not None else 0) for op in net.ops)
+
+
+def _points(d: Domain, numbers: int = 1) -> Iterator[np.ndarray]:
+    """The points of `d` in batches of at most CHUNK points or about 2^23 numbers computed."""
+    chunk = max(1024, min(CHUNK, (1 << 23) // max(1, numbers)))
     if d.arity == 1:
-        for start in range(d.lo, d.hi + 1, CHUNK):
-            yield np.arange(start, min(start + CHUNK, d.hi + 1), dtype=np.int64)[:, None]
+        for start in range(d.lo, d.hi + 1, chunk):
+            yield np.arange(start, min(start + chunk, d.hi + 1), dtype=np.int64)[:, None]
         return
     side = d.hi - d.lo + 1
-    rows = max(1, CHUNK // side)
+    rows = max(1, chunk // side)
     g = np.arange(d.lo, d.hi + 1, dtype=np.int64)
     for a0 in range(d.lo, d.hi + 1, rows):
         a = np.arange(a0, min(a0 + rows, d.hi + 1), dtype=np.int64)
@@ -142,7 +152,13 @@ def safe_float(v: Fraction | int) -> float:
 def _enumerate(riddle: Riddle, net: Network, d: Domain, v: Verdict) -> None:
     """Exact outputs on every point, compared with the target (exact integers throughout)."""
     worst = Fraction(0)
-    for pts in _points(d):
+    numbers = per_point(net)
+    if d.size * numbers > ENUMERATION_WORK:  # a forged description can be huge; the grader's time is shared
+        v.refused = (f"could not verify {d.describe()} exactly: the exact analysis gave up and the network "
+                     f"computes {numbers:,} numbers per input, too many to enumerate; it is not counted as "
+                     "exact (fail closed)")
+        return
+    for pts in _points(d, numbers):
         out = exact_output(net, pts)
         want = _target(riddle, pts)
         big = out.num.dtype == object or out.den >= SAFE // max(1, int(np.abs(want).max(initial=0)))
@@ -386,6 +402,12 @@ def _same_answer_in_every_order(riddle: Riddle, net: Network, v: Verdict) -> Non
             want = _target(riddle, pts.astype(np.int64)).astype(np.float64)
             bad = np.flatnonzero(~(out.err.ravel() + np.abs(mid - want) + half <= float(riddle.tolerance or 0)))
             found = ([int(pts[bad[0], 0])], float(out.err.ravel()[bad[0]])) if bad.size else None
+        elif d.method == "enumeration" and d.size * per_point(net) > ENUMERATION_WORK // 8:
+            v.exact = False
+            v.refused = (f"could not prove that no order of adding in its float pass changes an answer on "
+                         f"{d.describe()}: it computes {per_point(net):,} numbers per input, too many to "
+                         "bound input by input; it is not counted as exact (fail closed)")
+            return
         else:
             found = first_unsafe(net, _swept_chunks(riddle, net, d), 0.5)
         if found is not None:

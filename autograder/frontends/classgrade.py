@@ -129,11 +129,14 @@ def discover(path: Path) -> list[Submission]:
             subs.append(Submission(display_name(p.stem), [p]))
         elif entry.is_dir(follow_symlinks=False):
             subs.append(Submission(display_name(p.name), find_notebooks(p)))
-    seen: dict[str, int] = {}
-    for s in subs:  # names that differ on disk but read alike get a number
-        seen[s.student] = seen.get(s.student, 0) + 1
-        if seen[s.student] > 1:
-            s.student = f"{s.student} ({seen[s.student]})"
+    taken: set[str] = set()
+    for s in subs:  # names that differ on disk but read alike (ada/ and ada.ipynb) get a free number
+        name, k = s.student, 1
+        while name in taken:
+            k += 1
+            name = f"{s.student} ({k})"
+        s.student = name
+        taken.add(name)
     for s in subs:
         h = hashlib.sha256(f"{__version__}|{sorted(RIDDLES)}|{course_fingerprint()}".encode())
         for nb in s.notebooks:

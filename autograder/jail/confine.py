@@ -180,13 +180,17 @@ def _own_cgroup(controller: str) -> tuple[Path, int] | None:
 
 
 def cgroup_parents() -> tuple[list[Path], int] | None:
-    """Where notebook cgroups can be made (memory and pids), or None when nothing usable."""
-    mem, pids = _own_cgroup("memory"), _own_cgroup("pids")
+    """Where notebook cgroups can be made (memory, pids and cpu), or None when nothing usable.
+
+    The cpu group gives each notebook an equal share of the processors, however many processes
+    it starts (a process that leaves its session escapes the scheduler's own per-session
+    fairness): the time limits are wall-clock times, so one notebook must not slow another."""
+    mem, pids, cpu = _own_cgroup("memory"), _own_cgroup("pids"), _own_cgroup("cpu")
     if mem is None or not os.access(mem[0], os.W_OK):
         return None
     if mem[1] == 2:
         return [mem[0]], 2
-    dirs = [mem[0]] + ([pids[0]] if pids and pids[1] == 1 and os.access(pids[0], os.W_OK) else [])
+    dirs = [mem[0]] + [g[0] for g in (pids, cpu) if g and g[1] == 1 and os.access(g[0], os.W_OK)]
     return dirs, 1
 
 
