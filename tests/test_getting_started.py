@@ -196,7 +196,7 @@ def test_github_classroom_install_has_no_answers(wheel: Path, tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr[-3000:]
     _no_answers(_installed_texts(venv))
     graded = yaml.split("command: ", 1)[1].splitlines()[0]
-    assert graded.startswith("pytest --noconftest")
+    assert graded.startswith("pytest -c /dev/null --rootdir . --noconftest")
     proc = subprocess.run(graded, shell=True, cwd=template, env=venv_env(venv), capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-2000:]

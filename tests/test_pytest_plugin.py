@@ -195,8 +195,14 @@ def test_the_documented_classroom_commands_grade_a_student_repo(tmp_path: Path) 
     assert len(commands) >= 2
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     bin_dir = Path(sys.executable).parent
-    for answers, expected in ((ANSWERS, 0), ({**ANSWERS, **MISTAKES}, 1)):
-        repo = make_submission(RELEASE, tmp_path / f"repo-{expected}", answers)
+    for answers, expected, rigged in ((ANSWERS, 0, False), ({**ANSWERS, **MISTAKES}, 1, False),
+                                      ({**ANSWERS, **MISTAKES}, 1, True)):
+        repo = make_submission(RELEASE, tmp_path / f"repo-{expected}-{rigged}", answers)
+        if rigged:  # the student's own pytest configuration loads a plugin that passes every test
+            (repo / "pytest.ini").write_text("[pytest]\npythonpath = .\naddopts = -p helpers\n")
+            (repo / "helpers.py").write_text(
+                "import pytest\n\n@pytest.hookimpl(wrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
+                "    report = yield\n    report.outcome = 'passed'\n    return report\n")
         for command in commands:
             argv = command.split()
             proc = subprocess.run([str(bin_dir / argv[0]), *argv[1:]], cwd=repo, env=env, capture_output=True,
