@@ -90,3 +90,24 @@ def test_the_first_notebook_about_a_riddle_is_graded_and_the_other_named() -> No
                                 ["lt10_relu"], LIMITS)
     assert results["lt10_relu"].score == 3
     assert "lt10_relu is defined in a and in b: graded from a" in notes
+
+
+def test_a_deleted_test_cell_is_graded_where_nbgrader_puts_it_back() -> None:
+    """nbgrader autograde (add_missing_cells) restores a deleted test cell right after the answer
+    cell before it; every other front end gives the riddle its turn at the same place."""
+    import json
+    from pathlib import Path
+
+    from autograder.jail.plan import plan_cells
+
+    path = Path(__file__).resolve().parents[1] / "assignments" / "riddles" / "01-less-than-ten.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells]
+    kept = [c for c, gid in zip(cells, ids) if gid != "test_lt10_relu"]
+    plan = plan_cells(kept)
+    assert "lt10_relu" in plan.about and "lt10_sigmoid" in plan.about
+    code = [c for c in kept if c["cell_type"] == "code"
+            and not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    answer = next(i for i, c in enumerate(code)
+                  if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "answer_lt10_relu")
+    assert plan.turns["lt10_relu"] == answer + 1

@@ -6,6 +6,9 @@ on its function as defined when its turn comes:
 
 * in a notebook with nbgrader riddle test cells (grade_id ``test_<riddle>``), its turn is its
   test cell, and the notebook is about exactly the riddles it has test cells for;
+* a riddle whose answer cell (grade_id ``answer_<riddle>``) is there but whose test cell was
+  deleted has its turn right after the answer cell: where ``nbgrader autograde`` puts the
+  missing test cell back (``OverwriteCells.add_missing_cells``), so every front end grades it;
 * in any other notebook, its turn is right after a cell that (re)defines it (so the last
   definition wins), and the notebook is about the riddles it defines.
 
@@ -28,6 +31,7 @@ from .child import clean_source
 from .sandbox import read_cells
 
 TEST_PREFIX = "test_"
+ANSWER_PREFIX = "answer_"
 
 
 def riddle_of_grade_id(gid: str) -> str | None:
@@ -134,6 +138,7 @@ def plan_cells(cells: list[Any], name: str = "notebook") -> NotebookPlan:
     """The plan of a notebook given as its list of cells (nbformat nodes or plain dicts)."""
     plan = NotebookPlan(name)
     number = 0
+    answers: dict[str, int] = {}  # riddle -> the cell after its answer cell
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -147,10 +152,15 @@ def plan_cells(cells: list[Any], name: str = "notebook") -> NotebookPlan:
         src = _source(cell)
         plan.cells.append(src)
         plan.numbers.append(number)
+        gid = str(_nbgrader(cell).get("grade_id", ""))
+        if _nbgrader(cell).get("solution") and gid.startswith(ANSWER_PREFIX) and gid[len(ANSWER_PREFIX):] in RIDDLES:
+            answers.setdefault(gid[len(ANSWER_PREFIX):], len(plan.cells))
         for rid in sorted(defined_names(src) & set(RIDDLES)):
             plan.definers.setdefault(rid, []).append(number)
             if rid not in plan.defines:
                 plan.defines.append(rid)
+    for rid, after in answers.items():  # a deleted test cell: nbgrader puts it back after the answer
+        plan.turns.setdefault(rid, after)
     return plan
 
 
