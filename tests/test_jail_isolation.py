@@ -72,6 +72,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, o
     for i in range(4):
         good(cls, f"m_good{i}", token=f"VICTIM-m{i}-{'x' * 20}")
     make_notebook(cls / "z_scanner.ipynb", SCANNER)
+    make_notebook(cls / "y_groups.ipynb", "raise ValueError('groups ' + open('/proc/self/cgroup').read().replace(chr(10), ' '))")
     out = tmp_path_factory.mktemp("out")
     env = {**os.environ, "RIDDLES_TEST_SECRET": SECRET}
     proc = grade(cls, out, "--jobs", "2", "--timeout", "30", "--call-timeout", "10", "--memory", "2", env=env)
@@ -118,6 +119,22 @@ def test_memory_is_limited_for_the_notebook_as_a_whole(batch) -> None:  # type: 
     alive = int(notes.split(" of ")[0].rsplit(" ", 1)[-1])
     assert alive * 400 <= 2 * 1024, notes  # the children together within --memory 2 (GiB)
     assert float(grades(out)["d_hog"]["total"]) == FULL
+
+
+@ROOT_ONLY
+def test_each_notebook_has_its_own_share_of_the_processors(batch) -> None:  # type: ignore[no-untyped-def]
+    """A notebook that starts many processes (and leaves its session) must not slow the others
+    past their wall-clock limits: where the cpu controller is a v1 hierarchy the grader may write
+    to, each notebook is in its own cpu cgroup, next to the others with equal shares."""
+    from autograder.jail.confine import _own_cgroup
+
+    cpu = _own_cgroup("cpu")
+    if cpu is None or cpu[1] != 1 or not os.access(cpu[0], os.W_OK):
+        pytest.skip("no writable cgroup v1 cpu hierarchy here")
+    _, out, _, _ = batch
+    notes = " ".join(report(out, "y_groups")["notes"])
+    lines = [part for part in notes.split() if ":cpu" in part or ",cpu" in part]
+    assert any("riddles-" in part for part in lines), notes
 
 
 # ---- not as root ------------------------------------------------------------------------------
