@@ -33,10 +33,11 @@ class Scoreboard(Totals):
 
 
 def course_notebooks(folder: Path) -> list[Path]:
-    """The notebooks under `folder`, in path order, without Jupyter's checkpoint copies."""
+    """The notebooks under `folder`, in path order, as `riddles grade` finds them: no hidden file
+    or folder (Jupyter's checkpoint copies, .git), no symbolic link."""
     return sorted(p for p in folder.rglob("*.ipynb")
-                  if p.is_file() and not any(part in SKIP_PARTS or part.startswith(".")
-                                             for part in p.relative_to(folder).parts[:-1]))
+                  if p.is_file() and not p.is_symlink() and not any(
+                      part in SKIP_PARTS or part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def combine(title: str, reports: list[tuple[str, Report]], notes: list[str] | None = None) -> Scoreboard:
