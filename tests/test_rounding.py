@@ -111,3 +111,19 @@ def test_the_residual_fold_keeps_its_range_where_intervals_triple_it() -> None:
     net = capture(R.is_even_network(32), 1)
     lo, hi = ranges(net, [0], [2**32 - 1])[net.output]
     assert -(2.0**20) <= lo[0] <= 0 and 1 <= hi[0] <= 2.0**20  # intervals: about 3^32 · 2^32
+
+
+def test_values_past_the_float_range_are_never_exact() -> None:
+    net = capture(nn.Sequential(nn.Linear(1, 1)).requires_grad_(False), 1)
+    net.ops[1].weight[:] = 2.0**120
+    net.ops[1].bias[:] = 0.0
+    assert np.isinf(at_points(net, np.array([[300.0]])).err).all()  # 300 · 2^120 > float32's largest
+
+
+def test_a_saturated_steep_sigmoid_is_not_refused() -> None:
+    module = nn.Sequential(nn.Linear(1, 1), nn.Sigmoid())
+    with torch.no_grad():
+        module[0].weight.fill_(-98765.4321)
+        module[0].bias.fill_(938271.60495)
+    v = verify(RIDDLES["lt10_sigmoid"], capture(module, 1))
+    assert v.exact, v.refused

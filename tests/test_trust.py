@@ -516,3 +516,82 @@ def _dropout(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tenso
 def test_a_network_that_draws_random_numbers_is_refused(
         tail: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
     _refused(_lt10(tail), "lt10_relu", "ForbiddenOperation", "random")
+
+
+class RoundsInAWindow(nn.Module):
+    """The float64 fold of ((x + c1) − c1) − ((x + c2) − c2) + x, which is x exactly: in float64
+    x + c1 rounds odd x from T1 = 3·2^51 + 12345·2^29 on, x + c2 from T1 + 2^30, where the two
+    cancel again, so the run is wrong on the odd inputs of that window, far from any power of two,
+    below 2^53 where every integer is a float64 value."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.fold = ResidualFold(n).double()
+        start = 3 * 2**51 + 12345 * 2**29
+        self.c1, self.c2 = float(2**53 - start), float(2**53 - start - 2**30)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fold(((x + self.c1) - self.c1) - ((x + self.c2) - self.c2) + x)
+
+
+def test_a_huge_domain_is_proven_right_up_to_the_last_integer_its_float_type_holds() -> None:
+    x = 3 * 2**51 + 12345 * 2**29 + 1
+    with torch.no_grad():
+        assert float(RoundsInAWindow(64)(torch.tensor([[float(x)]], dtype=torch.float64))) == 0.0  # x is odd
+    r = check_function(lambda n: RoundsInAWindow(n) if n == 64 else reference_fold(n), "is_even_network")
+    assert r.status == "fail" and r.score == 0 and "cannot prove" in r.message and "n = 64" in r.message, r.message
+
+
+class CountsDeepDown(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+        self.box: list = [0]
+        for _ in range(10):
+            self.box = [self.box]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cell = self.box
+        while isinstance(cell[0], list):
+            cell = cell[0]
+        cell[0] += 1
+        return self.inner(x) + 5.0 * float(cell[0] > 1000)
+
+
+class CountsThroughData(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+        self.calls = torch.zeros(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls.data += 1  # no version bump
+        return self.inner(x) + 5.0 * float(self.calls[0] > 1000)
+
+
+class DrawsWithoutGrad(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.inner(x)
+        return y if torch.is_grad_enabled() else y + 1000 * (torch.rand_like(y) < 1e-9).to(y.dtype)
+
+
+class DrawsFromPython(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = reference_lt10()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import random
+
+        return self.inner(x) + (1000.0 if random.random() < 1e-12 else 0.0)
+
+
+@pytest.mark.parametrize(("factory", "words"), [(CountsDeepDown, "changed"), (CountsThroughData, "changed"),
+                                                (DrawsWithoutGrad, "random"), (DrawsFromPython, "random")])
+def test_state_deep_down_or_written_through_data_and_random_draws_are_refused(factory: Callable[[], nn.Module],
+                                                                               words: str) -> None:
+    _refused(factory, "lt10_relu", "HiddenBehaviour", words)

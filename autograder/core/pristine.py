@@ -23,6 +23,7 @@ import collections
 import hashlib
 import operator
 import os
+import random
 import re
 import types
 from functools import cache
@@ -165,47 +166,80 @@ PLAIN = (int, float, complex, str, bytes, bool, type(None))
 TRACER_CONSTANT = re.compile(r"the network: attribute '_tensor_constant\d+'$")
 
 
-DEPTH = 6  # how deep containers and objects are followed
+DEPTH = 200  # nesting a state may have (beyond it the network is refused, not half watched)
+BUDGET = 200_000  # objects a network's state may hold (the same)
+WHOLE_TENSOR = 1 << 22  # tensors up to this many elements are watched by content, larger by version
 
 
-def _fingerprint(value: Any, depth: int = 0) -> Any:
+class StateTooLarge(Exception):
+    """More state is reachable from a network than the grader watches."""
+
+
+def _fingerprint(value: Any, depth: int = 0, left: list[int] | None = None) -> Any:
     """What a value is, deeply enough to notice a counter, a flag, a list that grows, a tensor
-    or numpy array changed in place, an iterator that advanced or an object whose attributes
-    changed; followed DEPTH levels deep."""
+    or numpy array changed (in place or through .data), an iterator or random generator that
+    advanced, or an object whose attributes changed.  Raises StateTooLarge past DEPTH levels or
+    BUDGET objects: a counter must not hide behind depth or bulk."""
+    left = left if left is not None else [BUDGET]
+    left[0] -= 1
+    if left[0] < 0 or depth > DEPTH:
+        raise StateTooLarge()
+    deeper = lambda v: _fingerprint(v, depth + 1, left)  # noqa: E731
     if isinstance(value, PLAIN):
         return (type(value).__name__, value)
     if isinstance(value, torch.Tensor):
-        return ("tensor", id(value), value._version)
+        return ("tensor", id(value), value._version, _tensor_digest(value))
     if isinstance(value, np.ndarray):
         data = value.tobytes() if value.dtype != object else repr(value.tolist()).encode()
         return ("ndarray", id(value), str(value.dtype), value.shape, hashlib.sha1(data).hexdigest())
-    if isinstance(value, nn.Module) or depth >= DEPTH:
+    if isinstance(value, torch.Generator):
+        return ("generator", id(value), hashlib.sha1(value.get_state().numpy().tobytes()).hexdigest())
+    if isinstance(value, random.Random):
+        return ("random", id(value), deeper(value.getstate()))
+    if isinstance(value, (np.random.Generator, np.random.RandomState)):
+        state = value.bit_generator.state if isinstance(value, np.random.Generator) else value.get_state(legacy=False)
+        return ("random", id(value), repr(state))
+    if isinstance(value, nn.Module):
         return ("object", id(value), type(value).__name__)
     if isinstance(value, (list, tuple, set, frozenset, collections.deque)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return (type(value).__name__, tuple(_fingerprint(v, depth + 1) for v in items))
+        return (type(value).__name__, tuple(deeper(v) for v in items))
     if isinstance(value, dict):
-        return ("dict", tuple((repr(k), _fingerprint(v, depth + 1)) for k, v in value.items()))
+        return ("dict", tuple((repr(k), deeper(v)) for k, v in value.items()))
     if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type,
                           types.ModuleType)):
         return ("object", id(value), type(value).__name__)
     if isinstance(value, types.GeneratorType):  # a counter kept in a generator's locals
         frame = value.gi_frame
-        where = None if frame is None else (frame.f_lasti, _fingerprint(dict(frame.f_locals), depth + 1))
+        where = None if frame is None else (frame.f_lasti, deeper(dict(frame.f_locals)))
         return ("generator", id(value), where)
     attrs = getattr(value, "__dict__", None)
     if isinstance(attrs, dict):  # an object of the notebook's: its attributes
-        return ("object", id(value), type(value).__name__, _fingerprint(dict(attrs), depth + 1))
-    return ("object", id(value), type(value).__name__, _opaque_state(value, depth))
+        return ("object", id(value), type(value).__name__, deeper(dict(attrs)))
+    return ("object", id(value), type(value).__name__, _opaque_state(value, depth, left))
 
 
-def _opaque_state(value: Any, depth: int) -> Any:
+def _tensor_digest(t: torch.Tensor) -> str:
+    """A digest of a tensor's contents (its version counter misses writes through .data or
+    .numpy()); very large tensors are watched by version only."""
+    if t.numel() > WHOLE_TENSOR or t.is_sparse or t.device.type != "cpu":
+        return ""
+    try:
+        raw = t.detach().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    except (RuntimeError, TypeError):
+        return repr(t.detach().tolist())[:10_000]
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def _opaque_state(value: Any, depth: int, left: list[int]) -> Any:
     """An object without attributes (itertools.count, an iterator, array.array): what pickling
     would save of it, else its repr (count(5) after four calls of next)."""
     try:
         reduced = value.__reduce_ex__(4)
         if isinstance(reduced, tuple):
-            return _fingerprint(tuple(r for r in reduced[1:] if not callable(r)), depth + 1)
+            return _fingerprint(tuple(r for r in reduced[1:] if not callable(r)), depth + 1, left)
+    except StateTooLarge:
+        raise
     except Exception:  # noqa: BLE001 - not picklable: its repr is what can be seen
         pass
     try:
@@ -289,14 +323,27 @@ def module_state(module: nn.Module) -> dict[str, Any]:
     submodule (parameters and buffers with their in-place version counters), the class
     attributes of their classes, and what the notebook's functions they call keep between
     calls (globals read, closure cells, default arguments), followed through helper calls."""
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"random number generators": _global_random()}
     seen: set[int] = set()
-    for name, sub in module.named_modules():
-        label = f"layer '{name}'" if name else "the network"
-        for attr, value in vars(sub).items():
-            state[f"{label}: attribute {attr!r}"] = _fingerprint(value)
-        _class_state(type(sub), state, seen)
+    try:
+        for name, sub in module.named_modules():
+            label = f"layer '{name}'" if name else "the network"
+            for attr, value in vars(sub).items():
+                state[f"{label}: attribute {attr!r}"] = _fingerprint(value)
+            _class_state(type(sub), state, seen)
+    except (StateTooLarge, RecursionError):
+        raise HiddenBehaviour(f"the network holds more state than the grader watches (nested over {DEPTH} levels "
+                              f"deep, or over {BUDGET:,} objects); keep only its layers and constants") from None
     return state
+
+
+def _global_random() -> str:
+    """The state of the random number generators every notebook shares (Python's, numpy's,
+    torch's): a network that draws from them is another function at every call."""
+    digest = hashlib.sha1(repr(random.getstate()).encode())
+    digest.update(repr(np.random.get_state(legacy=False)).encode())
+    digest.update(torch.get_rng_state().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def refuse_changed_state(before: dict[str, Any], module: nn.Module) -> None:
@@ -306,5 +353,8 @@ def refuse_changed_state(before: dict[str, Any], module: nn.Module) -> None:
         if key not in before and TRACER_CONSTANT.search(key):
             continue  # torch.fx stores the tensors forward makes as attributes of the module it traces
         if before.get(key) != after.get(key):
+            if key == "random number generators":
+                raise HiddenBehaviour("running the network drew random numbers (Python's random, numpy's or "
+                                      "torch's generator): a network must compute the same function every time")
             raise HiddenBehaviour(f"running the network changed {key}; a network must compute the same "
                                   "function every time it is called (no counters, caches or state)")

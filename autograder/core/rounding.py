@@ -73,7 +73,7 @@ def _fits(size: np.ndarray, grid: np.ndarray, net: Network) -> np.ndarray:
     with np.errstate(all="ignore"):
         scaled = size * np.exp2(np.where(np.isfinite(grid), grid, 0.0))
     ok = np.isfinite(grid) & (grid <= FINEST[net.dtype]) & (scaled < min(2.0 ** BITS[net.dtype] + 1, 2.0**53))
-    return ok | (grid == ANY_GRID)
+    return (ok & (size < LARGEST[net.dtype])) | (grid == ANY_GRID)
 
 
 def _unit(net: Network) -> float:
@@ -138,10 +138,13 @@ def propagate(net: Network, first: Values, bounds: list[tuple[np.ndarray, np.nda
                 joined = Values(*(np.concatenate([getattr(v, f) for v in ins], axis=1)
                                   for f in ("lo", "hi", "err", "grid", "same")))
                 vals.append(joined.take(idx))
-            else:  # sigmoid (1/4-Lipschitz): its own rounding taken as 4 units of 2^-p, in (0, 1)
+            else:  # sigmoid: its slope is largest nearest 0 (1/4 at 0); its own rounding taken as
+                # 4 units of 2^-p (it lies in (0, 1))
                 x = ins[0]
                 lo, hi = 1 / (1 + np.exp(-(x.lo - x.err))), 1 / (1 + np.exp(-(x.hi + x.err)))
-                vals.append(Values(lo, hi, x.err / 4 + 4 * _unit(net), np.full(lo.shape, NO_GRID),
+                nearest = 1 / (1 + np.exp(-np.clip(0.0, x.lo - x.err, x.hi + x.err)))
+                slope = nearest * (1 - nearest) * SLACK
+                vals.append(Values(lo, hi, x.err * slope + 4 * _unit(net), np.full(lo.shape, NO_GRID),
                                    np.zeros(lo.shape, dtype=bool)))
     return vals[net.output]
 
@@ -175,7 +178,7 @@ def _linear(op: Op, x: Values, net: Network) -> Values:
     u = _unit(net)
     gamma = (k + 1) * u / (1 - (k + 1) * u)
     err = err_in @ aw.T + gamma * total * SLACK + (k + 1) * 2.0 ** -FINEST[net.dtype]
-    err = np.where(exact, 0.0, err)
+    err = np.where(exact, 0.0, np.where(total < LARGEST[net.dtype], err, np.inf))  # past it: overflow
     # the same in every order: exact, or one rounding (one term; or two with exact products)
     same_in = (~x.same.reshape(p, -1, k)).astype(np.float64) @ used.T == 0
     products_exact = np.all(_pow2(w), axis=1) & np.all(np.where(
@@ -222,6 +225,7 @@ def _once(lo: np.ndarray, hi: np.ndarray, carried: np.ndarray, total: np.ndarray
     exact = (carried == 0) & _fits(size, grid, net)
     u = _unit(net)
     err = np.where(exact, 0.0, carried + u * total * SLACK + 2.0 ** -FINEST[net.dtype])
+    err = np.where(exact | (total < LARGEST[net.dtype]), err, np.inf)  # past it: overflow
     return Values(lo, hi, err, np.where(exact, grid, NO_GRID), same)
 
 

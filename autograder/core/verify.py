@@ -413,19 +413,20 @@ def _same_answer_in_every_order(riddle: Riddle, net: Network, v: Verdict) -> Non
         if found is not None:
             x, err = found
             v.exact = False
+            room = "1/2" if riddle.rule == "exact" else "what the tolerance leaves"
             v.refused = (f"its float answer at f({', '.join(map(str, x))}) can change with the order in which "
-                         f"its sums are added (by up to {err:.3g}; one input, a batch, other threads or "
-                         "another matrix library add in other orders), so it is not counted as exact; "
-                         "avoid large weights that cancel, and keep the sums exact (dyadic weights, "
+                         f"its sums are added (by up to {err:.3g}, more than {room}; one input, a batch, other "
+                         "threads or another matrix library add in other orders), so it is not counted as "
+                         "right; avoid large weights that cancel, and keep the sums exact (dyadic weights, "
                          f"values below 2^{BITS[net.dtype]})")
             return
 
 
 def _right_where_unswept(net: Network, d: Domain, v: Verdict) -> bool:
-    """A domain too large to run: the sweep runs chosen inputs only, so below 2^(p−1), where the
+    """A domain too large to run: the sweep runs chosen inputs only, so up to 2^p − 1, where the
     float type holds every integer, the float pass must be proven right on all of them: its
     rounding error over the whole box (ranges.py, rounding.py) below 1/2."""
-    top = 2 ** (BITS[net.dtype] - 1)
+    top = 2 ** BITS[net.dtype] - 1  # (2^p itself is a power of two: always among the chosen inputs)
     lo, hi = max(d.lo, -top), min(d.hi, top)
     if lo > hi:
         return True
