@@ -22,7 +22,10 @@ import numpy as np
 from .network import Network, Op
 
 MAX_SYMBOLS = 4096  # beyond this, a new ReLU's uncertainty joins the interval part instead
-OURS = 2.0**-50  # relative outward rounding for our float64 arithmetic (sums of up to 2^2 terms)
+WORK = np.longdouble if np.finfo(np.longdouble).nmant >= 63 else np.float64
+"""Our own arithmetic: x86's 64-bit-mantissa extended floats where numpy has them, so that the
+outward rounding below stays far under one unit even at 2^53 (float64 elsewhere)."""
+OURS = float(2.0 ** -(np.finfo(WORK).nmant - 2))  # relative outward rounding per op (sums of a few terms)
 
 
 @dataclass
@@ -49,15 +52,25 @@ class Form:
     def hi(self) -> np.ndarray:
         return self.c + self.spread
 
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The range of each feature, rounded outward."""
+        lo, hi = self.lo, self.hi
+        return lo - _slack(np.abs(lo)), hi + _slack(np.abs(hi))
+
 
 def _slack(*sizes: np.ndarray, terms: int = 2) -> np.ndarray:
     """Outward rounding for a float64 result built from values of these sizes."""
-    return sum(sizes) * (terms * OURS) + 2.0**-1000  # type: ignore[return-value]
+    return sum(sizes) * WORK(terms * OURS) + WORK(2.0**-1000)  # type: ignore[return-value]
 
 
 def ranges(net: Network, lo: list[int], hi: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each op, the lowest and highest exact value of each feature over the box
     [lo_1, hi_1] × ... (one bound per input coordinate)."""
+    return [f.bounds() for f in affine_forms(net, lo, hi)]
+
+
+def affine_forms(net: Network, lo: list[int], hi: list[int]) -> list[Form]:
+    """For each op, the affine form of its exact values over the box."""
     forms: list[Form] = []
     symbols = net.arity
     widest = max(op.size for op in net.ops)
@@ -66,7 +79,7 @@ def ranges(net: Network, lo: list[int], hi: list[int]) -> list[tuple[np.ndarray,
         for op in net.ops:
             ins = [forms[a] for a in op.args]
             if op.op == "input":
-                lo_a, hi_a = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+                lo_a, hi_a = np.asarray(lo, dtype=WORK), np.asarray(hi, dtype=WORK)
                 half = (hi_a - lo_a) / 2
                 forms.append(Form((lo_a + hi_a) / 2, np.diag(half), _slack(np.abs(lo_a), np.abs(hi_a))))
             elif op.op == "linear":
@@ -90,13 +103,25 @@ def ranges(net: Network, lo: list[int], hi: list[int]) -> list[tuple[np.ndarray,
             else:  # sigmoid: monotone; its range becomes an interval
                 x = ins[0]
                 s_lo, s_hi = 1 / (1 + np.exp(-x.lo)), 1 / (1 + np.exp(-x.hi))
-                forms.append(Form((s_lo + s_hi) / 2, np.zeros((len(s_lo), 0)), (s_hi - s_lo) / 2 + 2.0**-40))
-    return [(f.lo - _slack(np.abs(f.lo)), f.hi + _slack(np.abs(f.hi))) for f in forms]
+                spread = (s_hi - s_lo) / 2 + 2.0**-40
+                forms.append(Form((s_lo + s_hi) / 2, np.zeros((len(s_lo), 0), dtype=WORK), spread))
+    return forms
+
+
+def sum_bound(x: Form, w: np.ndarray, features: np.ndarray, bias: float) -> float:
+    """The largest |Σ w_i·x_i + bias| over the box, for the input features `features` (a sum of
+    some of a linear op's terms), with the dependence between them kept."""
+    w = np.asarray(w, dtype=WORK)
+    c = float(np.dot(w, x.c[features]) + WORK(bias))
+    g = w @ x.width(x.g.shape[1])[features]
+    spread = np.abs(g).sum() + np.abs(w) @ x.r[features]
+    size = abs(c) + spread
+    return float(size + _slack(WORK(size), terms=len(features) + 2))
 
 
 def _linear(op: Op, x: Form, symbols: int) -> Form:
-    w = np.asarray(op.weight, dtype=np.float64)
-    b = np.zeros(w.shape[0]) if op.bias is None else np.asarray(op.bias, dtype=np.float64)
+    w = np.asarray(op.weight, dtype=WORK)
+    b = np.zeros(w.shape[0], dtype=WORK) if op.bias is None else np.asarray(op.bias, dtype=WORK)
     k = w.shape[1]
     c, g, r = x.c.reshape(-1, k), x.width(symbols).reshape(-1, k, symbols), x.r.reshape(-1, k)
     aw = np.abs(w)
@@ -124,7 +149,7 @@ def _relu(x: Form, symbols: int, limit: int) -> tuple[Form, int]:
         r[cross] = lam * r[cross] + _slack(np.abs(c[cross]), np.abs(g[cross]).sum(axis=1), terms=4)
         rows = np.flatnonzero(cross)
         if symbols + len(rows) <= limit:
-            fresh = np.zeros((len(c), len(rows)))
+            fresh = np.zeros((len(c), len(rows)), dtype=WORK)
             fresh[rows, np.arange(len(rows))] = m / 2
             g = np.concatenate([g, fresh], axis=1)
             symbols += len(rows)
@@ -134,7 +159,7 @@ def _relu(x: Form, symbols: int, limit: int) -> tuple[Form, int]:
 
 
 def _with_const(op: Op, x: Form) -> Form:
-    k = np.broadcast_to(np.asarray(op.const, dtype=np.float64), op.shape).ravel()
+    k = np.broadcast_to(np.asarray(op.const, dtype=WORK), op.shape).ravel()
     if op.op == "shift":
         return Form(x.c + k, x.g, x.r + _slack(np.abs(x.c), np.abs(k)))
     if op.divide:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,12 +68,17 @@ def _times(g: np.ndarray, h: np.ndarray) -> np.ndarray:
 def _fits(size: np.ndarray, grid: np.ndarray, net: Network) -> np.ndarray:
     """Are all multiples of 2^-grid up to `size` values of the float type (so nothing rounds)?
 
-    Values on the grid below 2^53 of its steps are computed exactly by our own float64
-    arithmetic too, so `size` is then exact; and a sum that exceeds that never comes out below
-    it.  Hence the strict comparison with min(2^p + 1, 2^53) steps."""
+    Values on the grid below 2^b of its steps (b: the mantissa of our own arithmetic, 53 bits in
+    float64, 64 in x86's extended floats) are computed exactly by it too, so `size` is then
+    exact; and a sum that exceeds that never comes out below it.  Hence at most 2^p steps when
+    b > p, and fewer than 2^b otherwise."""
+    size = np.asarray(size)
+    ours = 2.0 ** (np.finfo(size.dtype).nmant + 1) if size.dtype.kind == "f" else 2.0**53
     with np.errstate(all="ignore"):
         scaled = size * np.exp2(np.where(np.isfinite(grid), grid, 0.0))
-    ok = np.isfinite(grid) & (grid <= FINEST[net.dtype]) & (scaled < min(2.0 ** BITS[net.dtype] + 1, 2.0**53))
+    most = 2.0 ** BITS[net.dtype]
+    fits = scaled <= most if ours > most else scaled < ours
+    ok = np.isfinite(grid) & (grid <= FINEST[net.dtype]) & fits
     return (ok & (size < LARGEST[net.dtype])) | (grid == ANY_GRID)
 
 
@@ -109,20 +115,21 @@ class Values:
         return Values(self.lo[:, idx], self.hi[:, idx], self.err[:, idx], self.grid[:, idx], self.same[:, idx])
 
 
-def propagate(net: Network, first: Values, bounds: list[tuple[np.ndarray, np.ndarray]] | None = None) -> Values:
-    """Values of every op from those of the input, at points (lo == hi) or over a box; `bounds`
-    (per op, known ranges of the exact values, ranges.py) narrow the intervals."""
+def propagate(net: Network, first: Values, forms: list[Any] | None = None) -> Values:
+    """Values of every op from those of the input, at points (lo == hi) or over a box; `forms`
+    (per op, the affine forms of its exact values over the box, ranges.py) narrow the intervals
+    and bound the partial sums of short sums with the dependence between their terms kept."""
     vals: list[Values] = []
     with np.errstate(all="ignore"):
         for k, op in enumerate(net.ops):
-            if bounds is not None and vals:
-                last = vals[-1]
-                last.lo, last.hi = np.maximum(last.lo, bounds[k - 1][0]), np.minimum(last.hi, bounds[k - 1][1])
+            if forms is not None and vals:
+                last, (lo_k, hi_k) = vals[-1], forms[k - 1].bounds()
+                last.lo, last.hi = np.maximum(last.lo, lo_k.reshape(1, -1)), np.minimum(last.hi, hi_k.reshape(1, -1))
             ins = [vals[a] for a in op.args]
             if op.op == "input":
                 vals.append(first)
             elif op.op == "linear":
-                vals.append(_linear(op, ins[0], net))
+                vals.append(_linear(op, ins[0], net, forms[op.args[0]] if forms is not None else None))
             elif op.op == "relu":
                 vals.append(_relu(ins[0]))
             elif op.op in ("add", "sub"):
@@ -149,7 +156,7 @@ def propagate(net: Network, first: Values, bounds: list[tuple[np.ndarray, np.nda
     return vals[net.output]
 
 
-def _linear(op: Op, x: Values, net: Network) -> Values:
+def _linear(op: Op, x: Values, net: Network, form: Any = None) -> Values:
     """A sum of k terms in any order: |computed − exact| <= γ_k·Σ|terms| plus what the inputs
     carry through |W|; exact where every input is and every partial sum fits on its grid."""
     w = np.asarray(op.weight, dtype=np.float64)
@@ -174,7 +181,10 @@ def _linear(op: Op, x: Values, net: Network) -> Values:
                                 np.broadcast_to(_grids(b)[:, None], bias.shape)], axis=-1)
     term_grid = np.where((top == 0) & (bottom == 0), ANY_GRID, term_grid)
     grid = term_grid.max(axis=-1)
-    exact = ~inexact_in & _partial_sums_fit(top, bottom, term_grid, net)
+    fit = _partial_sums_fit(top, bottom, term_grid, net)
+    if form is not None and not fit.all():
+        fit = fit | _short_sums_fit(op, form, term_grid, net)
+    exact = ~inexact_in & fit
     u = _unit(net)
     gamma = (k + 1) * u / (1 - (k + 1) * u)
     err = err_in @ aw.T + gamma * total * SLACK + (k + 1) * 2.0 ** -FINEST[net.dtype]
@@ -207,6 +217,37 @@ def _partial_sums_fit(top: np.ndarray, bottom: np.ndarray, grid: np.ndarray, net
     down = np.where(alone, -bottom + (coarser * neg[..., None, :]).sum(axis=-1),
                     (at_most * neg[..., None, :]).sum(axis=-1))
     return np.all(_fits(np.maximum(np.abs(up), np.abs(down)), grid, net), axis=-1)
+
+
+def _short_sums_fit(op: Op, form: Any, term_grid: np.ndarray, net: Network) -> np.ndarray:
+    """Over a box: for each row of at most 5 terms, every partial sum (every subset of its terms)
+    bounded with its terms' dependence kept (an affine form), on the grid of its finest term.
+    Rows with more terms are left to `_partial_sums_fit` (False here)."""
+    from .ranges import sum_bound
+
+    w = np.asarray(op.weight, dtype=np.float64)
+    b = np.zeros(w.shape[0]) if op.bias is None else np.asarray(op.bias, dtype=np.float64)
+    groups, rows, k = term_grid.shape[1], w.shape[0], w.shape[1]
+    out = np.zeros((1, groups, rows), dtype=bool)
+    if groups * rows > 4096:
+        return out
+    for q in range(groups):
+        for j in range(rows):
+            terms = [i for i in range(k) if w[j, i] != 0 and term_grid[0, q, j, i] != ANY_GRID]
+            with_bias = b[j] != 0
+            if len(terms) + with_bias > 5:
+                continue
+            ok = True
+            for mask in range(1, 2 ** (len(terms) + with_bias)):
+                chosen = [terms[i] for i in range(len(terms)) if mask >> i & 1]
+                bias = b[j] if with_bias and mask >> len(terms) & 1 else 0.0
+                grids = [term_grid[0, q, j, i] for i in chosen] + ([term_grid[0, q, j, k]] if bias else [])
+                size = sum_bound(form, w[j, chosen], np.array([q * k + i for i in chosen], dtype=np.int64), bias)
+                if not _fits(np.array([size], dtype=np.longdouble), np.array([max(grids)]), net)[0]:
+                    ok = False
+                    break
+            out[0, q, j] = ok
+    return out
 
 
 def _relu(x: Values) -> Values:
@@ -264,13 +305,12 @@ def same_in_every_order(net: Network, lo: int, hi: int) -> bool:
 def error_on_box(net: Network, lo: int, hi: int) -> float:
     """A bound on |any faithful float evaluation − exact value| of the output over all of
     [lo, hi]^arity (0 when nothing can round), for inputs the float type holds (|x| < 2^(p-1))."""
-    from .ranges import ranges
+    from .ranges import affine_forms
 
     shape = (1, net.arity)
     first = Values(np.full(shape, float(lo)), np.full(shape, float(hi)), np.zeros(shape), np.zeros(shape),
                    np.ones(shape, dtype=bool))
-    bounds = [(a.reshape(1, -1), b.reshape(1, -1)) for a, b in ranges(net, [lo] * net.arity, [hi] * net.arity)]
-    return float(np.max(propagate(net, first, bounds).err))
+    return float(np.max(propagate(net, first, affine_forms(net, [lo] * net.arity, [hi] * net.arity)).err))
 
 
 def _rounds_once_everywhere(net: Network, lo: int, hi: int) -> bool:
