@@ -192,8 +192,6 @@ def _fingerprint(value: Any, depth: int = 0, left: list[int] | None = None) -> A
     if isinstance(value, np.ndarray):
         data = value.tobytes() if value.dtype != object else repr(value.tolist()).encode()
         return ("ndarray", id(value), str(value.dtype), value.shape, hashlib.sha1(data).hexdigest())
-    if isinstance(value, torch.Generator):
-        return ("generator", id(value), hashlib.sha1(value.get_state().numpy().tobytes()).hexdigest())
     if isinstance(value, random.Random):
         return ("random", id(value), deeper(value.getstate()))
     if isinstance(value, (np.random.Generator, np.random.RandomState)):
@@ -209,6 +207,8 @@ def _fingerprint(value: Any, depth: int = 0, left: list[int] | None = None) -> A
     if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type,
                           types.ModuleType)):
         return ("object", id(value), type(value).__name__)
+    if isinstance(value, torch.Generator):  # (after the common cases: this check is slow)
+        return ("generator", id(value), hashlib.sha1(value.get_state().numpy().tobytes()).hexdigest())
     if isinstance(value, types.GeneratorType):  # a counter kept in a generator's locals
         frame = value.gi_frame
         where = None if frame is None else (frame.f_lasti, deeper(dict(frame.f_locals)))
@@ -341,7 +341,8 @@ def _global_random() -> str:
     """The state of the random number generators every notebook shares (Python's, numpy's,
     torch's): a network that draws from them is another function at every call."""
     digest = hashlib.sha1(repr(random.getstate()).encode())
-    digest.update(repr(np.random.get_state(legacy=False)).encode())
+    legacy = np.random.get_state()  # (name, key array, position, has_gauss, cached gaussian)
+    digest.update(legacy[1].tobytes() + repr(legacy[2:]).encode())
     digest.update(torch.get_rng_state().numpy().tobytes())
     return digest.hexdigest()
 
