@@ -573,29 +573,19 @@ class CountsThroughData(nn.Module):
         return self.inner(x) + 5.0 * float(self.calls[0] > 1000)
 
 
-class DrawsWithoutGrad(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.inner = reference_lt10()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.inner(x)
-        return y if torch.is_grad_enabled() else y + 1000 * (torch.rand_like(y) < 1e-9).to(y.dtype)
+def _draws_without_grad(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return y if torch.is_grad_enabled() else y + 1000 * (torch.rand_like(y) < 1e-9).to(y.dtype)
 
 
-class DrawsFromPython(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.inner = reference_lt10()
+def _draws_from_python(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    import random
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        import random
-
-        return self.inner(x) + (1000.0 if random.random() < 1e-12 else 0.0)
+    return y + (1000.0 if random.random() < 1e-12 else 0.0)
 
 
 @pytest.mark.parametrize(("factory", "words"), [(CountsDeepDown, "changed"), (CountsThroughData, "changed"),
-                                                (DrawsWithoutGrad, "random"), (DrawsFromPython, "random")])
+                                                (_lt10(_draws_without_grad), "random"),
+                                                (_lt10(_draws_from_python), "random")])
 def test_state_deep_down_or_written_through_data_and_random_draws_are_refused(factory: Callable[[], nn.Module],
                                                                                words: str) -> None:
     _refused(factory, "lt10_relu", "HiddenBehaviour", words)

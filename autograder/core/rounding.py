@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .network import Network, Op
+from .ranges import affine_forms, sum_bound
 
 BITS = {"float32": 24, "float64": 53}
 FINEST = {"float32": 149, "float64": 1074}  # 2^-FINEST is the smallest subnormal
@@ -106,10 +107,6 @@ class Values:
     @property
     def size(self) -> np.ndarray:
         return np.maximum(np.abs(self.lo), np.abs(self.hi))
-
-    @property
-    def exact(self) -> np.ndarray:
-        return self.err == 0
 
     def take(self, idx: np.ndarray) -> Values:
         return Values(self.lo[:, idx], self.hi[:, idx], self.err[:, idx], self.grid[:, idx], self.same[:, idx])
@@ -223,8 +220,6 @@ def _short_sums_fit(op: Op, form: Any, term_grid: np.ndarray, net: Network) -> n
     """Over a box: for each row of at most 5 terms, every partial sum (every subset of its terms)
     bounded with its terms' dependence kept (an affine form), on the grid of its finest term.
     Rows with more terms are left to `_partial_sums_fit` (False here)."""
-    from .ranges import sum_bound
-
     w = np.asarray(op.weight, dtype=np.float64)
     b = np.zeros(w.shape[0]) if op.bias is None else np.asarray(op.bias, dtype=np.float64)
     groups, rows, k = term_grid.shape[1], w.shape[0], w.shape[1]
@@ -305,8 +300,6 @@ def same_in_every_order(net: Network, lo: int, hi: int) -> bool:
 def error_on_box(net: Network, lo: int, hi: int) -> float:
     """A bound on |any faithful float evaluation − exact value| of the output over all of
     [lo, hi]^arity (0 when nothing can round), for inputs the float type holds (|x| < 2^(p-1))."""
-    from .ranges import affine_forms
-
     shape = (1, net.arity)
     first = Values(np.full(shape, float(lo)), np.full(shape, float(hi)), np.zeros(shape), np.zeros(shape),
                    np.ones(shape, dtype=bool))
